@@ -1,0 +1,49 @@
+# ModelService developer entry points.  `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CHART  := charts/modelservice
+
+# Pinned helm/kubectl from scripts/install_tools.py come first for every recipe.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+# YAML linted with yamllint: like ct, only Chart.yaml and values files of the chart
+# (templates/ are Go templates, not YAML), plus presets/ and examples/ when present.
+YAMLLINT_PATHS := $(wildcard $(CHART)/Chart.yaml $(CHART)/values*.yaml $(CHART)/ci presets examples)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup tools test lint demo clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install when pyproject.toml changes or once the package directory appears.
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard modelservice_tool/__init__.py)
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(VENV)/.installed tools ## create .venv, install package + test deps and pinned tools
+
+tools: $(BIN)/python ## install pinned helm 4 / helm 3 / kubectl into .tools/
+	$(BIN)/python scripts/install_tools.py --quiet
+
+test: setup ## ruff + pytest (parallel)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n auto -q
+
+lint: setup ## ruff, yamllint (lintconf.yaml) and yamale Chart.yaml schema check
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -c lintconf.yaml $(YAMLLINT_PATHS)
+	$(BIN)/yamale -s ct/chart_schema.yaml $(CHART)/Chart.yaml
+
+demo: setup ## validate and render the gpt-oss-120b prefill/decode example
+	$(BIN)/mst validate --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml
+	$(BIN)/mst template --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml --output-dir out/gpt-oss-120b-pd
+
+clean: ## remove .venv, .tools, out/ and caches
+	rm -rf $(VENV) .tools out build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
