@@ -1,0 +1,77 @@
+{{/*
+Names and labels. Selector labels hold only the chart name, the release and the role:
+nothing an upgrade changes, because Deployment selectors are immutable.
+*/}}
+
+{{/* Chart name used in labels. */}}
+{{- define "ms.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Base name of every object: fullnameOverride or the release name, at most 55 characters
+so that "-prefill" still fits a 63-character DNS label. */}}
+{{- define "ms.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 55 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of a role's workload and Service. Call with (list $ "decode"). */}}
+{{- define "ms.roleName" -}}
+{{- printf "%s-%s" (include "ms.fullname" (index . 0)) (index . 1) -}}
+{{- end -}}
+
+{{/* Name of the model pods' ServiceAccount. */}}
+{{- define "ms.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ms.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes label value made from any string (e.g. a model name with slashes). */}}
+{{- define "ms.labelValue" -}}
+{{- regexReplaceAll "[^A-Za-z0-9_.-]" . "-" | trunc 63 | trimAll "-_." -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "ms.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "ms.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: modelservice
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of a role's pods. Call with (list $ "decode"). */}}
+{{- define "ms.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ms.name" (index . 0) }}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+llm-d.ai/role: {{ index . 1 }}
+{{- end -}}
+
+{{/* Extra labels of one role's objects. Call with the role name. */}}
+{{- define "ms.componentLabels" -}}
+app.kubernetes.io/component: {{ . }}
+llm-d.ai/role: {{ . }}
+{{- end -}}
+
+{{/* Metadata of every namespaced object: name, namespace, labels, annotations.
+Call with (dict "root" $ "name" "x" ["labels" "<extra label yaml>"] ["annotations" map]). */}}
+{{- define "ms.metadata" -}}
+name: {{ .name }}
+namespace: {{ .root.Release.Namespace }}
+labels:
+  {{- include "ms.labels" .root | nindent 2 }}
+  {{- with .labels }}
+  {{- . | nindent 2 }}
+  {{- end }}
+{{- $annotations := merge (deepCopy (.annotations | default dict)) (.root.Values.commonAnnotations | default dict) }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

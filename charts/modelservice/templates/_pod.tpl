@@ -1,0 +1,194 @@
+{{/*
+The pod template shared by every model workload (both roles; later also LeaderWorkerSet
+leader and worker templates). Call with (dict "root" $ "role" $roleJSON) where $roleJSON is
+"ms.role" parsed with fromJson. Role-specific values come only from that resolved role.
+*/}}
+{{- define "ms.podTemplate" -}}
+{{- $root := .root -}}
+{{- $r := .role -}}
+{{- $pod := $r.pod -}}
+{{- $engine := $r.engine -}}
+{{- $image := $engine.image | default dict -}}
+metadata:
+  labels:
+    {{- include "ms.selectorLabels" (list $root $r.role) | nindent 4 }}
+    app.kubernetes.io/component: {{ $r.role }}
+    llm-d.ai/inferenceServing: "true"
+    llm-d.ai/model: {{ include "ms.labelValue" $r.model.name | quote }}
+    {{- with $pod.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $pod.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "ms.serviceAccountName" $root }}
+  automountServiceAccountToken: {{ $root.Values.serviceAccount.automountToken | default false }}
+  {{- with $pod.terminationGracePeriodSeconds }}
+  terminationGracePeriodSeconds: {{ int . }}
+  {{- end }}
+  {{- with $pod.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with $pod.schedulerName }}
+  schedulerName: {{ . }}
+  {{- end }}
+  {{- with $pod.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- $pullSecrets := list }}
+  {{- range $name, $use := $pod.imagePullSecrets }}{{ if $use }}{{ $pullSecrets = append $pullSecrets (dict "name" $name) }}{{ end }}{{ end }}
+  {{- with $pullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $pod.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with include "ms.affinity" $pod | fromJson }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- $tolerations := list }}
+  {{- range $name, $toleration := $pod.tolerations }}{{ if $toleration }}{{ $tolerations = append $tolerations $toleration }}{{ end }}{{ end }}
+  {{- with $tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with include "ms.namedList" $pod.initContainers | fromJsonArray }}
+  initContainers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: {{ $engine.type | default "vllm" }}
+      image: {{ include "ms.image" $image }}
+      imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
+      {{- with $r.command }}
+      command:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $r.args }}
+      args:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $r.env }}
+      env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      ports:
+        - name: http
+          containerPort: {{ $r.port }}
+          protocol: TCP
+      {{- with include "ms.probes" $pod.probes | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- with $r.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $pod.securityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      volumeMounts:
+        - {{ toYaml $r.model.mount | nindent 10 | trim }}
+        {{- if ($pod.shm | default dict).enabled }}
+        - name: shm
+          mountPath: /dev/shm
+        {{- end }}
+        {{- range $name, $mount := $pod.volumeMounts }}
+        {{- if $mount }}
+        - {{ toYaml (merge (dict "name" $name) $mount) | nindent 10 | trim }}
+        {{- end }}
+        {{- end }}
+    {{- with include "ms.namedList" $pod.sidecars | fromJsonArray }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  volumes:
+    - {{ toYaml $r.model.volume | nindent 6 | trim }}
+    {{- with $pod.shm }}
+    {{- if .enabled }}
+    - name: shm
+      emptyDir:
+        medium: Memory
+        {{- with .sizeLimit }}
+        sizeLimit: {{ . }}
+        {{- end }}
+    {{- end }}
+    {{- end }}
+    {{- range $name, $volume := $pod.volumes }}
+    {{- if $volume }}
+    - {{ toYaml (merge (dict "name" $name) $volume) | nindent 6 | trim }}
+    {{- end }}
+    {{- end }}
+{{- end -}}
+
+{{/* image reference from {repository, tag, digest}. */}}
+{{- define "ms.image" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository (.tag | toString) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A map keyed by name as a list of objects with that name (null entries dropped), JSON. */}}
+{{- define "ms.namedList" -}}
+{{- $items := list -}}
+{{- range $name, $item := . -}}
+{{- if $item }}{{ $items = append $items (merge (dict "name" $name) $item) }}{{ end -}}
+{{- end -}}
+{{- toJson $items -}}
+{{- end -}}
+
+{{/* Pod affinity: the user's `affinity` with the accelerator label added as a required node
+affinity expression (ANDed into every node selector term). JSON. */}}
+{{- define "ms.affinity" -}}
+{{- $affinity := deepCopy (.affinity | default dict) -}}
+{{- $acc := .accelerator | default dict -}}
+{{- if and $acc.labelKey $acc.labelValues -}}
+{{- $expr := dict "key" $acc.labelKey "operator" "In" "values" $acc.labelValues -}}
+{{- $nodeAffinity := $affinity.nodeAffinity | default dict -}}
+{{- $required := $nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution | default dict -}}
+{{- $terms := list -}}
+{{- range $required.nodeSelectorTerms | default (list (dict)) -}}
+{{- $terms = append $terms (set . "matchExpressions" (append (.matchExpressions | default list) $expr)) -}}
+{{- end -}}
+{{- $_ := set $required "nodeSelectorTerms" $terms -}}
+{{- $_ := set $nodeAffinity "requiredDuringSchedulingIgnoredDuringExecution" $required -}}
+{{- $_ := set $affinity "nodeAffinity" $nodeAffinity -}}
+{{- else if and $acc.labelValues (not $acc.labelKey) -}}
+{{- fail "accelerator.labelValues is set but accelerator.labelKey is empty: name the node label that holds the accelerator model, e.g. nvidia.com/gpu.product" -}}
+{{- end -}}
+{{- toJson $affinity -}}
+{{- end -}}
+
+{{/* Startup, readiness and liveness probes over HTTP on the engine port. Call with the
+`probes` values; a probe's keys fall back to the chart defaults when a layer removed them. */}}
+{{- define "ms.probes" -}}
+{{- $defaults := dict
+  "startup" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "budgetSeconds" 1800)
+  "readiness" (dict "enabled" true "path" "/v1/models" "periodSeconds" 5 "timeoutSeconds" 5 "failureThreshold" 3)
+  "liveness" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "failureThreshold" 3) -}}
+{{- $probes := . | default dict -}}
+{{- range $kind := list "startup" "readiness" "liveness" -}}
+{{- $probe := get $defaults $kind -}}
+{{- include "ms.merge" (list $probe (get $probes $kind | default dict)) -}}
+{{- if $probe.enabled }}
+{{ $kind }}Probe:
+  httpGet:
+    path: {{ $probe.path }}
+    port: http
+  periodSeconds: {{ int $probe.periodSeconds }}
+  timeoutSeconds: {{ int $probe.timeoutSeconds }}
+  {{- if eq $kind "startup" }}
+  failureThreshold: {{ div (add $probe.budgetSeconds $probe.periodSeconds -1) $probe.periodSeconds }}
+  {{- else }}
+  failureThreshold: {{ int $probe.failureThreshold }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,174 @@
+{{/*
+One role (decode or prefill) fully resolved: `pod` deep-merged under the role, `engine`
+under the role's `engine`, accelerators counted, the engine command line built.
+Call with (list $ "decode"); returns JSON:
+  role, name, enabled, replicas, parallelism, pod (merged pod settings), engine (merged),
+  acceleratorCount, resources, command, args, env, port
+*/}}
+
+{{/* Device-plugin resource name of each accelerator type ("" for none). */}}
+{{- define "ms.acceleratorResource" -}}
+{{- $names := dict "nvidia" "nvidia.com/gpu" "amd" "amd.com/gpu" "intel-gaudi" "habana.ai/gaudi" "intel-xe" "gpu.intel.com/xe" "google-tpu" "google.com/tpu" "cpu" "" -}}
+{{- get $names . -}}
+{{- end -}}
+
+{{/* Engine flags the chart manages; setting them in `args` is an error that names the key to
+use instead. */}}
+{{- define "ms.managedFlags" -}}
+{{- toJson (dict
+  "model" "model.uri"
+  "port" "engine.port"
+  "served-model-name" "model.name"
+  "revision" "model.revision"
+  "tensor-parallel-size" "<role>.parallelism.tensor"
+  "pipeline-parallel-size" "<role>.parallelism.pipeline"
+  "data-parallel-size" "<role>.parallelism.data"
+  "data-parallel-size-local" "<role>.parallelism.dataLocal"
+  "enable-expert-parallel" "<role>.parallelism.expert"
+) -}}
+{{- end -}}
+
+{{- define "ms.role" -}}
+{{- $root := index . 0 -}}
+{{- $role := index . 1 -}}
+{{- $values := get $root.Values $role | default dict -}}
+{{- $ctx := dict -}}
+{{- include "ms.fillContext" (list $root $ctx) -}}
+{{- $model := include "ms.model" $root | fromJson -}}
+
+{{- /* pod settings: chart/preset/model `pod` block, then the role's own keys */ -}}
+{{- $pod := deepCopy ($root.Values.pod | default dict) -}}
+{{- $roleOwn := omit $values "enabled" "replicas" "parallelism" "engine" "service" "strategy" -}}
+{{- include "ms.merge" (list $pod $roleOwn) -}}
+{{- $engine := deepCopy ($root.Values.engine | default dict) -}}
+{{- include "ms.merge" (list $engine ($values.engine | default dict)) -}}
+
+{{- /* parallelism */ -}}
+{{- $par := merge (deepCopy ($values.parallelism | default dict)) (dict "tensor" 1 "pipeline" 1 "data" 1 "dataLocal" 1 "expert" false) -}}
+{{- $tp := int $par.tensor -}}
+{{- $pp := int $par.pipeline -}}
+{{- $dp := int $par.data -}}
+{{- $dpLocal := int $par.dataLocal -}}
+{{- if gt $dpLocal $dp -}}
+{{- fail (printf "%s.parallelism: dataLocal (%d) is larger than data (%d); dataLocal is the share of the data-parallel ranks that runs inside one pod" $role $dpLocal $dp) -}}
+{{- end -}}
+{{- if ne (mod $dp $dpLocal) 0 -}}
+{{- fail (printf "%s.parallelism: data (%d) must be a multiple of dataLocal (%d)" $role $dp $dpLocal) -}}
+{{- end -}}
+{{- if gt $dp $dpLocal -}}
+{{- fail (printf "%s.parallelism: data (%d) > dataLocal (%d) spreads one engine over several pods, which needs a multi-node (LeaderWorkerSet) role; set dataLocal: %d to keep all ranks in one pod" $role $dp $dpLocal $dp) -}}
+{{- end -}}
+
+{{- /* accelerators */ -}}
+{{- $acc := $pod.accelerator | default dict -}}
+{{- $accType := $acc.type | default "nvidia" -}}
+{{- $resourceName := $acc.resourceName | default (include "ms.acceleratorResource" $accType) -}}
+{{- $count := mul $tp $pp $dpLocal -}}
+{{- if not (kindIs "invalid" $acc.count) -}}
+{{- $count = int $acc.count -}}
+{{- end -}}
+{{- $resources := deepCopy ($pod.resources | default dict) -}}
+{{- $requests := $resources.requests | default dict -}}
+{{- $limits := $resources.limits | default dict -}}
+{{- if and $resourceName (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
+{{- $_ := set $limits $resourceName (int $count) -}}
+{{- $_ := set $requests $resourceName (int $count) -}}
+{{- end -}}
+{{- $resources = dict -}}
+{{- if $requests }}{{ $_ := set $resources "requests" $requests }}{{ end -}}
+{{- if $limits }}{{ $_ := set $resources "limits" $limits }}{{ end -}}
+
+{{- /* engine command line */ -}}
+{{- $mode := $engine.mode | default "vllmServe" -}}
+{{- $port := int ($engine.port | default 8000) -}}
+{{- $command := list -}}
+{{- $args := list -}}
+{{- $userArgs := $engine.args | default dict -}}
+{{- if eq $mode "custom" -}}
+  {{- if not $engine.command -}}
+  {{- fail (printf "engine.mode is custom for role %s but engine.command is empty: give the full container command, or use mode vllmServe/imageDefault" $role) -}}
+  {{- end -}}
+  {{- range $engine.command -}}
+  {{- $command = append $command (include "ms.tpl" (list . $ctx)) -}}
+  {{- end -}}
+{{- else -}}
+  {{- $managed := include "ms.managedFlags" . | fromJson -}}
+  {{- range $flag, $instead := $managed -}}
+  {{- if hasKey $userArgs $flag -}}
+  {{- fail (printf "engine.args.%s (or %s.engine.args.%s) is managed by the chart: set %s instead" $flag $role $flag (replace "<role>" $role $instead)) -}}
+  {{- end -}}
+  {{- end -}}
+  {{- if eq $mode "vllmServe" -}}
+  {{- $command = list "vllm" "serve" -}}
+  {{- $args = append $args $model.modelArg -}}
+  {{- else -}}
+  {{- $args = append $args (printf "--model=%s" $model.modelArg) -}}
+  {{- end -}}
+  {{- $args = append $args (printf "--port=%d" $port) -}}
+  {{- $args = append $args (printf "--served-model-name=%s" $model.name) -}}
+  {{- if and $root.Values.model.revision $model.hfRepo -}}
+  {{- $args = append $args (printf "--revision=%s" $root.Values.model.revision) -}}
+  {{- end -}}
+  {{- if gt $tp 1 }}{{ $args = append $args (printf "--tensor-parallel-size=%d" $tp) }}{{ end -}}
+  {{- if gt $pp 1 }}{{ $args = append $args (printf "--pipeline-parallel-size=%d" $pp) }}{{ end -}}
+  {{- if gt $dp 1 -}}
+  {{- $args = append $args (printf "--data-parallel-size=%d" $dp) -}}
+  {{- $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) -}}
+  {{- end -}}
+  {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
+{{- end -}}
+{{- range $flag, $value := $userArgs -}}
+  {{- if kindIs "bool" $value -}}
+    {{- if $value }}{{ $args = append $args (printf "--%s" $flag) }}{{ end -}}
+  {{- else if or (kindIs "map" $value) (kindIs "slice" $value) -}}
+    {{- $args = append $args (printf "--%s=%s" $flag (toJson $value)) -}}
+  {{- else if not (kindIs "invalid" $value) -}}
+    {{- $args = append $args (printf "--%s=%s" $flag (include "ms.tpl" (list (include "ms.scalar" $value) $ctx))) -}}
+  {{- end -}}
+{{- end -}}
+{{- range $engine.extraArgs | default list -}}
+{{- $args = append $args (include "ms.tpl" (list (include "ms.scalar" .) $ctx)) -}}
+{{- end -}}
+
+{{- /* environment: model variables, the HF token, then the user's map (which wins) */ -}}
+{{- $userEnv := $engine.env | default dict -}}
+{{- $env := list -}}
+{{- range $name, $value := $model.env -}}
+{{- if not (hasKey $userEnv $name) }}{{ $env = append $env (dict "name" $name "value" $value) }}{{ end -}}
+{{- end -}}
+{{- with $root.Values.model.authSecretName -}}
+{{- if not (hasKey $userEnv "HF_TOKEN") -}}
+{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" ($root.Values.model.authSecretKey | default "HF_TOKEN")))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $value := $userEnv -}}
+  {{- if kindIs "map" $value -}}
+    {{- if hasKey $value "valueFrom" -}}
+    {{- $env = append $env (dict "name" $name "valueFrom" $value.valueFrom) -}}
+    {{- else -}}
+    {{- $env = append $env (dict "name" $name "value" (include "ms.tpl" (list (include "ms.scalar" $value.value) $ctx))) -}}
+    {{- end -}}
+  {{- else if not (kindIs "invalid" $value) -}}
+    {{- $env = append $env (dict "name" $name "value" (include "ms.tpl" (list (include "ms.scalar" $value) $ctx))) -}}
+  {{- end -}}
+{{- end -}}
+
+{{- toJson (dict
+  "role" $role
+  "name" (include "ms.roleName" (list $root $role))
+  "enabled" (ternary false true (eq (toString $values.enabled) "false"))
+  "replicas" $values.replicas
+  "parallelism" $par
+  "pod" $pod
+  "engine" $engine
+  "service" ($values.service | default dict)
+  "strategy" ($values.strategy | default dict)
+  "acceleratorCount" (ternary 0 $count (empty $resourceName))
+  "resources" $resources
+  "command" $command
+  "args" $args
+  "env" $env
+  "port" $port
+  "model" $model
+) -}}
+{{- end -}}
