@@ -1,0 +1,13 @@
+"""Errors that reach the user as a clean message and an exit code, never a traceback."""
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment; printed as-is, exit code 2."""
+
+    exit_code = 2
+
+
+class ValidationFailed(UserError):
+    """Inputs or rendered manifests broke a rule; exit code 1."""
+
+    exit_code = 1
