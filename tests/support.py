@@ -1,0 +1,112 @@
+"""Shared helpers for the chart tests: real `helm template` runs and lookups in its output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CHART = REPO / "charts" / "modelservice"
+PRESETS = REPO / "presets"
+EXAMPLES = REPO / "examples"
+SHARED_CRDS = Path(os.environ.get("MST_CRDS_DIR", REPO.parent / "shared" / "crds"))
+
+Obj = dict[str, Any]
+
+
+def helm_binaries() -> dict[str, Path]:
+    """The helm binaries to test with: helm 4 and helm 3 from .tools (or $MST_HELM/$MST_HELM3)."""
+    found = {
+        "helm4": Path(os.environ.get("MST_HELM", REPO / ".tools" / "helm4" / "helm")),
+        "helm3": Path(os.environ.get("MST_HELM3", REPO / ".tools" / "helm3" / "helm")),
+    }
+    return {name: path for name, path in found.items() if path.is_file()}
+
+
+def default_helm() -> Path:
+    """helm 4 if present, else whatever helm binary the project has."""
+    binaries = helm_binaries()
+    if not binaries:
+        raise RuntimeError("no helm binary: run `python scripts/install_tools.py` first")
+    return binaries.get("helm4") or next(iter(binaries.values()))
+
+
+def run_helm_template(
+    files: tuple[str | Path, ...] = (),
+    sets: tuple[str, ...] = (),
+    *,
+    helm: Path | None = None,
+    release: str = "test",
+    namespace: str = "ns",
+    extra: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run `helm template` on the chart; the caller checks the outcome."""
+    args = [str(helm or default_helm()), "template", release, str(CHART), "-n", namespace]
+    for path in files:
+        args += ["-f", str(path)]
+    for item in sets:
+        args += ["--set", item]
+    return subprocess.run([*args, *extra], capture_output=True, text=True, check=False)
+
+
+@cache
+def _render_text(files: tuple[str, ...], sets: tuple[str, ...], helm: str, release: str) -> str:
+    result = run_helm_template(files, sets, helm=Path(helm), release=release)
+    if result.returncode != 0:
+        raise AssertionError(f"helm template failed:\n{result.stderr}")
+    return result.stdout
+
+
+def render(
+    *files: str | Path,
+    sets: tuple[str, ...] = (),
+    helm: Path | None = None,
+    release: str = "test",
+) -> list[Obj]:
+    """Rendered objects for the value files and --set items (cached per input)."""
+    text = _render_text(
+        tuple(str(f) for f in files), tuple(sets), str(helm or default_helm()), release
+    )
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def render_values(tmp_path: Path, values: dict[str, Any], *files: str | Path) -> list[Obj]:
+    """Render with `files` then an inline values document (written to tmp_path)."""
+    path = tmp_path / f"values-{len(list(tmp_path.iterdir()))}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return render(*files, path)
+
+
+def find(objects: list[Obj], kind: str, name: str | None = None) -> list[Obj]:
+    """Objects of a kind (and name, if given)."""
+    return [
+        obj for obj in objects
+        if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)
+    ]
+
+
+def one(objects: list[Obj], kind: str, name: str | None = None) -> Obj:
+    """The single object of a kind (and name)."""
+    matches = find(objects, kind, name)
+    assert len(matches) == 1, f"expected one {kind} {name or ''}, got {len(matches)}"
+    return matches[0]
+
+
+def engine_container(deployment: Obj) -> Obj:
+    """The engine container of a model Deployment (the first container)."""
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def samples() -> list[dict[str, str]]:
+    """Entries of examples/index.yaml."""
+    return yaml.safe_load((EXAMPLES / "index.yaml").read_text())["samples"]
+
+
+def sample_files(sample: dict[str, str]) -> tuple[Path, Path]:
+    """The preset and model files of one sample."""
+    return PRESETS / f"{sample['preset']}.yaml", EXAMPLES / sample["file"]

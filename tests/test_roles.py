@@ -1,0 +1,103 @@
+"""Prefill and decode come from the same pod partial: with the same settings their pod
+specs differ only in role-specific fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from support import find, one, run_helm_template
+
+ROLE_SETTINGS = {
+    "replicas": 2,
+    "parallelism": {"tensor": 2},
+    "tolerations": {"gpu": {"key": "nvidia.com/gpu", "operator": "Exists"}},
+    "podAnnotations": {"a": "b"},
+    "initContainers": {"warmup": {"image": "busybox:1.37", "command": ["true"]}},
+    "sidecars": {"logger": {"image": "busybox:1.37", "command": ["sleep", "inf"]}},
+    "volumes": {"extra": {"configMap": {"name": "cfg"}}},
+    "volumeMounts": {"extra": {"mountPath": "/etc/extra", "readOnly": True}},
+}
+
+
+def render(tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
+    path = tmp_path / "v.yaml"
+    path.write_text(yaml.safe_dump({"model": {"uri": "hf://org/m"}, **values}))
+    result = run_helm_template((path,))
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def replace_role(value: Any, role: str) -> Any:
+    """`value` with the role name swapped for a placeholder, recursively."""
+    if isinstance(value, dict):
+        return {k: replace_role(v, role) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_role(v, role) for v in value]
+    if isinstance(value, str):
+        return value.replace(role, "<role>")
+    return value
+
+
+def test_prefill_off_by_default(tmp_path: Path) -> None:
+    objects = render(tmp_path, {})
+    assert [d["metadata"]["name"] for d in find(objects, "Deployment")] == ["test-decode"]
+    assert [s["metadata"]["name"] for s in find(objects, "Service")] == ["test-decode"]
+
+
+def test_roles_share_one_pod_partial(tmp_path: Path) -> None:
+    objects = render(tmp_path, {"decode": ROLE_SETTINGS,
+                                "prefill": {"enabled": True, **ROLE_SETTINGS}})
+    decode = one(objects, "Deployment", "test-decode")
+    prefill = one(objects, "Deployment", "test-prefill")
+    assert replace_role(decode, "decode") == replace_role(prefill, "prefill")
+    assert decode != prefill
+
+
+def test_role_specific_fields_differ(tmp_path: Path) -> None:
+    objects = render(tmp_path, {"prefill": {"enabled": True, "replicas": 4,
+                                            "parallelism": {"tensor": 1}},
+                                "decode": {"replicas": 1, "parallelism": {"tensor": 4}}})
+    decode = one(objects, "Deployment", "test-decode")
+    prefill = one(objects, "Deployment", "test-prefill")
+    assert (decode["spec"]["replicas"], prefill["spec"]["replicas"]) == (1, 4)
+    decode_labels = decode["spec"]["selector"]["matchLabels"]
+    prefill_labels = prefill["spec"]["selector"]["matchLabels"]
+    assert decode_labels["llm-d.ai/role"] == "decode"
+    assert prefill_labels["llm-d.ai/role"] == "prefill"
+    service = one(objects, "Service", "test-prefill")
+    assert service["spec"]["selector"] == prefill_labels
+
+
+def test_selectors_hold_nothing_an_upgrade_changes(tmp_path: Path) -> None:
+    objects = render(tmp_path, {"model": {"uri": "hf://org/other", "name": "x"},
+                                "engine": {"image": {"tag": "v2"}}})
+    selector = one(objects, "Deployment", "test-decode")["spec"]["selector"]["matchLabels"]
+    assert selector == {"app.kubernetes.io/name": "modelservice",
+                        "app.kubernetes.io/instance": "test", "llm-d.ai/role": "decode"}
+
+
+def test_init_containers_and_sidecars_are_named_by_key(tmp_path: Path) -> None:
+    pod_settings = {k: v for k, v in ROLE_SETTINGS.items() if k not in ("replicas", "parallelism")}
+    objects = render(tmp_path, {"pod": pod_settings})
+    pod = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["warmup"]
+    assert [c["name"] for c in pod["containers"]] == ["vllm", "logger"]
+    assert {"name": "extra", "configMap": {"name": "cfg"}} in pod["volumes"]
+
+
+def test_every_namespaced_object_sets_the_release_namespace(tmp_path: Path) -> None:
+    objects = render(tmp_path, {"prefill": {"enabled": True}})
+    assert all(obj["metadata"]["namespace"] == "ns" for obj in objects)
+
+
+def test_long_release_names_are_cut_to_dns_labels(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(yaml.safe_dump({"model": {"uri": "hf://o/m"}, "prefill": {"enabled": True}}))
+    release = "r" * 53
+    result = run_helm_template((path,), release=release)
+    assert result.returncode == 0, result.stderr
+    names = [d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout) if d]
+    assert all(len(name) <= 63 for name in names)
