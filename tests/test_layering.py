@@ -101,3 +101,15 @@ def test_false_in_role_overrides_true_in_pod(tmp_path: Path) -> None:
 def test_null_deletes_preset_pull_secret(tmp_path: Path) -> None:
     pod = layered(tmp_path, {"pod": {"imagePullSecrets": {"registry": None, "other": True}}})
     assert pod["imagePullSecrets"] == [{"name": "other"}]
+
+
+def test_null_fields_inside_entries_are_left_out(tmp_path: Path) -> None:
+    pod = layered(tmp_path, {
+        "engine": {"env": {"X": {"value": "z", "valueFrom": None}}},
+        "pod": {"tolerations": {"gpu": {"effect": None}},
+                "volumes": {"scratch": {"emptyDir": {"sizeLimit": None, "medium": "Memory"}}}},
+    })
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["X"] == {"name": "X", "value": "z"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists"}]
+    assert {"name": "scratch", "emptyDir": {"medium": "Memory"}} in pod["volumes"]

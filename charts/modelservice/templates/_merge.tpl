@@ -37,3 +37,16 @@ Call with (list "string" $ctx). */}}
 {{- toJson . -}}
 {{- end -}}
 {{- end -}}
+
+{{/* A map without its null entries, recursively (a layer's `null` means "unset"), as JSON. */}}
+{{- define "ms.compact" -}}
+{{- $out := dict -}}
+{{- range $key, $value := . -}}
+{{- if kindIs "map" $value -}}
+{{- $_ := set $out $key (include "ms.compact" $value | fromJson) -}}
+{{- else if not (kindIs "invalid" $value) -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}

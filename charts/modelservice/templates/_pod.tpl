@@ -53,7 +53,7 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   {{- $tolerations := list }}
-  {{- range $name, $toleration := $pod.tolerations }}{{ if $toleration }}{{ $tolerations = append $tolerations $toleration }}{{ end }}{{ end }}
+  {{- range $name, $toleration := $pod.tolerations }}{{ if $toleration }}{{ $tolerations = append $tolerations (include "ms.compact" $toleration | fromJson) }}{{ end }}{{ end }}
   {{- with $tolerations }}
   tolerations:
     {{- toYaml . | nindent 4 }}
@@ -101,7 +101,7 @@ spec:
         {{- end }}
         {{- range $name, $mount := $pod.volumeMounts }}
         {{- if $mount }}
-        - {{ toYaml (merge (dict "name" $name) $mount) | nindent 10 | trim }}
+        - {{ toYaml (merge (dict "name" $name) (include "ms.compact" $mount | fromJson)) | nindent 10 | trim }}
         {{- end }}
         {{- end }}
     {{- with include "ms.namedList" $pod.sidecars | fromJsonArray }}
@@ -121,7 +121,7 @@ spec:
     {{- end }}
     {{- range $name, $volume := $pod.volumes }}
     {{- if $volume }}
-    - {{ toYaml (merge (dict "name" $name) $volume) | nindent 6 | trim }}
+    - {{ toYaml (merge (dict "name" $name) (include "ms.compact" $volume | fromJson)) | nindent 6 | trim }}
     {{- end }}
     {{- end }}
 {{- end -}}
@@ -139,7 +139,7 @@ spec:
 {{- define "ms.namedList" -}}
 {{- $items := list -}}
 {{- range $name, $item := . -}}
-{{- if $item }}{{ $items = append $items (merge (dict "name" $name) $item) }}{{ end -}}
+{{- if $item }}{{ $items = append $items (merge (dict "name" $name) (include "ms.compact" $item | fromJson)) }}{{ end -}}
 {{- end -}}
 {{- toJson $items -}}
 {{- end -}}

@@ -143,7 +143,7 @@ use instead. */}}
 {{- end -}}
 {{- range $name, $value := $userEnv -}}
   {{- if kindIs "map" $value -}}
-    {{- if hasKey $value "valueFrom" -}}
+    {{- if not (kindIs "invalid" $value.valueFrom) -}}
     {{- $env = append $env (dict "name" $name "valueFrom" $value.valueFrom) -}}
     {{- else -}}
     {{- $env = append $env (dict "name" $name "value" (include "ms.tpl" (list (include "ms.scalar" $value.value) $ctx))) -}}
