@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,12 @@ import click
 
 from . import __version__, presets
 from .errors import UserError, ValidationFailed
+from .layering import LayeredValues, describe
+from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
 from .manifests import load_manifests, object_id
-from .render import Layers, render
+from .paths import chart_dir
+from .render import render
+from .sources import KeyPath
 
 KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
 
@@ -32,8 +37,31 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def layer_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options shared by every command that takes layered inputs."""
+@dataclass
+class Release:
+    """What every layered command works on: inputs, release name, namespace, chart."""
+
+    inputs: Inputs
+    name: str
+    namespace: str
+    chart: Path
+
+    def layered(self) -> LayeredValues:
+        """The layered values, after the schema check (SchemaViolation on any problem)."""
+        layered, _ = load_layers(self.inputs, self.chart)
+        problems = schema_problems(layered, self.chart)
+        if problems:
+            raise SchemaViolation(problems)
+        return layered
+
+    def render(self) -> str:
+        """Validated values rendered by one `helm template` run."""
+        self.layered()
+        return render(self.inputs, self.chart, release=self.name, namespace=self.namespace)
+
+
+def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that takes layered inputs; passes `release`."""
     options = [
         click.option("--preset", "-p", "presets_", multiple=True, metavar="NAME|FILE",
                      help="Preset name or file; repeat to layer several (first is lowest)."),
@@ -42,21 +70,23 @@ def layer_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Model values file; repeat to layer several (last wins)."),
         click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
                      help="Override one value, as `helm --set` (applied last)."),
-        click.option("--release", default="modelservice", show_default=True,
+        click.option("--release", "release_name", default="modelservice", show_default=True,
                      help="Release name."),
         click.option("--namespace", "-n", default="default", show_default=True,
                      help="Namespace of the release."),
     ]
+
+    @wraps(func)
+    def wrapper(presets_: tuple[str, ...], values: tuple[Path, ...],
+                set_values: tuple[str, ...], release_name: str, namespace: str,
+                **kwargs: Any) -> Any:
+        release = Release(Inputs(presets_, values, set_values), release_name, namespace,
+                          chart_dir())
+        return func(release=release, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def make_layers(presets_: tuple[str, ...], values: tuple[Path, ...], set_values: tuple[str, ...],
-                release: str, namespace: str) -> Layers:
-    """Layers from the shared CLI options."""
-    return Layers(presets=presets_, values=values, set_values=set_values,
-                  release=release, namespace=namespace)
+        wrapper = option(wrapper)
+    return wrapper
 
 
 @click.group()
@@ -64,11 +94,15 @@ def make_layers(presets_: tuple[str, ...], values: tuple[Path, ...], set_values:
 def main() -> None:
     """ModelService: render, validate and deploy one LLM from a preset plus model values.
 
+    Layers are applied like helm applies -f files: chart defaults, then each --preset, then
+    each --values file, then --set. Exit codes: 0 ok, 1 checks failed, 2 bad input.
+
     \b
     Examples:
       mst presets list
       mst template --preset cpu-sim --values examples/qwen3-0.6b-cpu-sim.yaml
       mst validate --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml
+      mst explain --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml decode.replicas
     """
 
 
@@ -80,7 +114,12 @@ def presets_group() -> None:
 @presets_group.command("list")
 @handle_errors
 def presets_list() -> None:
-    """List preset names with the first line of their header comment."""
+    """List preset names with the first line of their header comment.
+
+    \b
+    Example:
+      MST_PRESET_PATH=./my-presets mst presets list
+    """
     for name, path in presets.available().items():
         summary = next((line.lstrip("# ").strip() for line in path.read_text().splitlines()
                         if line.startswith("#") and line.strip("# ")), "")
@@ -91,26 +130,33 @@ def presets_list() -> None:
 @click.argument("name")
 @handle_errors
 def presets_show(name: str) -> None:
-    """Print a preset file."""
+    """Print a preset file.
+
+    \b
+    Example:
+      mst presets show pd-h100
+    """
     path = presets.resolve(name)
     click.echo(f"# {path}")
     click.echo(path.read_text(), nl=False)
 
 
 @main.command()
-@layer_options
+@release_options
 @click.option("--output-dir", "-o", type=click.Path(path_type=Path),
               help="Write one file per object into DIR instead of printing.")
 @handle_errors
-def template(presets_: tuple[str, ...], values: tuple[Path, ...], set_values: tuple[str, ...],
-             release: str, namespace: str, output_dir: Path | None) -> None:
+def template(release: Release, output_dir: Path | None) -> None:
     """Render the manifests, exactly as `helm template -f PRESET... -f VALUES...` would.
+
+    Values are checked against the chart schema first; problems are reported with the
+    file:line:col that set them.
 
     \b
     Example:
-      mst template -p cpu-sim -f examples/qwen3-0.6b-cpu-sim.yaml --release qwen3-sim
+      mst template -p cpu-sim -f examples/qwen3-0.6b-cpu-sim.yaml --release qwen-sim
     """
-    manifests = render(make_layers(presets_, values, set_values, release, namespace))
+    manifests = release.render()
     if output_dir is None:
         click.echo(manifests, nl=False)
         return
@@ -129,34 +175,77 @@ def write_objects(manifests: str, output_dir: Path) -> None:
 
 
 @main.command()
-@layer_options
+@release_options
 @click.option("--kube-version", "kube_versions", multiple=True, default=KUBERNETES_VERSIONS,
               show_default=True, help="Kubernetes versions whose schemas the objects must pass.")
 @handle_errors
-def validate(presets_: tuple[str, ...], values: tuple[Path, ...], set_values: tuple[str, ...],
-             release: str, namespace: str, kube_versions: tuple[str, ...]) -> None:
-    """Check values against the chart schema, render, and validate every object.
+def validate(release: Release, kube_versions: tuple[str, ...]) -> None:
+    """Check values (schema), render, then check every object and their consistency.
 
-    Exit code 0 when everything passes, 1 when an object or value breaks a rule,
-    2 for unusable input (missing file, unknown preset, helm missing).
+    Runs the schema check with file:line:col locations, the cross-object checks (GPUs vs
+    parallelism, ports, selectors, P/D decider, LWS size, model path), and the Kubernetes
+    schemas of each --kube-version when kubernetes-validate is installed.
 
     \b
     Example:
       mst validate -p pd-a100 -f examples/gpt-oss-120b-pd.yaml
     """
-    from .manifests import KubernetesSchemas, validate_manifests
+    from .checks import run_checks
 
-    layers = make_layers(presets_, values, set_values, release, namespace)
-    objects = load_manifests(render(layers))
-    problems = [
-        f"[k8s {version}] {problem}"
-        for version in kube_versions
-        for problem in validate_manifests(objects, KubernetesSchemas(version))
-    ]
+    objects = load_manifests(release.render())
+    problems = [str(finding) for finding in run_checks(objects)]
+    problems += kubernetes_problems(objects, kube_versions)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the rendered objects")
     kinds = ", ".join(sorted({obj["kind"] for obj in objects}))
-    click.echo(f"ok: {len(objects)} objects ({kinds}) valid for Kubernetes "
-               f"{', '.join(kube_versions)}")
+    click.echo(f"ok: {len(objects)} objects ({kinds}) pass the checks and the Kubernetes "
+               f"{', '.join(kube_versions)} schemas")
+
+
+def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...]) -> list[str]:
+    """Schema problems of core objects per Kubernetes version (needs kubernetes-validate)."""
+    try:
+        from .manifests import KubernetesSchemas, validate_manifests
+    except ImportError:  # pragma: no cover - the optional extra is missing
+        raise UserError("Kubernetes schema validation needs kubernetes-validate: "
+                        "pip install 'modelservice-tool[validate]'") from None
+    problems = []
+    for version in versions:
+        schemas = KubernetesSchemas(version)
+        known = [obj for obj in objects if schemas.validator(obj["kind"], obj["apiVersion"])]
+        problems += [f"[k8s {version}] {p}" for p in validate_manifests(known, schemas)]
+    return problems
+
+
+@main.command()
+@release_options
+@click.argument("key", required=False)
+@handle_errors
+def explain(release: Release, key: str | None) -> None:
+    """Show the final value of KEY (or of every key) and the layer that set it.
+
+    Each line names the file:line:col (or --set, or the chart default) that wrote the
+    value, then the earlier layers it overrode, including writes a later null deleted.
+
+    \b
+    Examples:
+      mst explain -p nvidia-h100 -f examples/qwen3-32b-tp2.yaml decode.replicas
+      mst explain -p pd-a100 -f examples/gpt-oss-120b-pd.yaml engine.args
+    """
+    layered = release.layered()
+    paths = sorted(layered.history, key=lambda p: [str(x) for x in p])
+    if key is not None:
+        wanted = parse_key(key)
+        paths = [p for p in paths if p[: len(wanted)] == wanted]
+        if not paths:
+            raise UserError(f"no layer sets {key!r} (see `mst explain` for every key)")
+    for path in paths:
+        for line in describe(layered, path):
+            click.echo(line)
+
+
+def parse_key(key: str) -> KeyPath:
+    """`decode.engine.args` -> ("decode", "engine", "args")."""
+    return tuple(part for part in key.split(".") if part)

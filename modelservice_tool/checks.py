@@ -1,0 +1,267 @@
+"""Cross-object checks on rendered manifests: what a schema cannot see.
+
+Each check takes the list of rendered objects and yields Findings. They only look at the
+objects a release actually renders, so checks for kinds a release does not have (an
+InferencePool, a LeaderWorkerSet) pass trivially.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .manifests import Manifest, object_id
+
+ACCELERATOR_RESOURCES = (
+    "nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi", "gpu.intel.com/xe", "google.com/tpu",
+)
+WORKLOAD_KINDS = ("Deployment", "LeaderWorkerSet")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A cross-object problem: which check, which object, what is wrong and how to fix it."""
+
+    check: str
+    obj: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.obj}: {self.message} [{self.check}]"
+
+
+def _pod_templates(obj: Manifest) -> list[dict[str, Any]]:
+    """Pod templates of a workload (LWS: leader and worker)."""
+    if obj["kind"] == "Deployment":
+        return [obj["spec"]["template"]]
+    if obj["kind"] == "LeaderWorkerSet":
+        lwt = obj["spec"]["leaderWorkerTemplate"]
+        return [t for t in (lwt.get("leaderTemplate"), lwt.get("workerTemplate")) if t]
+    return []
+
+
+def model_workloads(objects: list[Manifest]) -> list[Manifest]:
+    """The model-serving workloads (those whose pods carry an llm-d.ai/role label)."""
+    return [
+        obj for obj in objects
+        if obj["kind"] in WORKLOAD_KINDS
+        and any("llm-d.ai/role" in t["metadata"].get("labels", {}) for t in _pod_templates(obj))
+    ]
+
+
+def _engine(template: dict[str, Any]) -> dict[str, Any]:
+    return template["spec"]["containers"][0]
+
+
+def engine_flags(container: dict[str, Any]) -> dict[str, str]:
+    """`--flag=value` and `--flag value` arguments of a container as a dict (bare flags: "")."""
+    tokens = [*container.get("command", []), *container.get("args", [])]
+    flags: dict[str, str] = {}
+    for index, token in enumerate(tokens):
+        if not token.startswith("--"):
+            continue
+        name, equals, value = token[2:].partition("=")
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        flags[name] = value if equals else ("" if following.startswith("--") else following)
+    return flags
+
+
+def _int_flag(flags: dict[str, str], name: str) -> int:
+    value = flags.get(name) or "1"
+    return int(value) if value.isdigit() else 1
+
+
+def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
+    """Accelerators per pod equal tensor x pipeline x dataLocal of the engine flags."""
+    for obj in model_workloads(objects):
+        for template in _pod_templates(obj):
+            container = _engine(template)
+            flags = engine_flags(container)
+            ranks = (_int_flag(flags, "tensor-parallel-size")
+                     * _int_flag(flags, "pipeline-parallel-size")
+                     * _int_flag(flags, "data-parallel-size-local"))
+            if obj["kind"] == "LeaderWorkerSet":
+                size = obj["spec"]["leaderWorkerTemplate"].get("size", 1)
+                ranks = max(1, ranks // size) if ranks % size == 0 else ranks
+            limits = container.get("resources", {}).get("limits", {})
+            found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
+            if not found:
+                if ranks > 1:
+                    yield Finding("accelerators", object_id(obj),
+                                  f"parallelism needs {ranks} accelerators per pod but the pod "
+                                  "requests none; set pod.accelerator.type")
+                continue
+            for name, count in found.items():
+                if count != ranks:
+                    yield Finding(
+                        "accelerators", object_id(obj),
+                        f"{count} x {name} per pod but tensor x pipeline x dataLocal = {ranks}:"
+                        f" vLLM {'cannot start' if count < ranks else 'leaves GPUs idle'}; "
+                        "drop accelerator.count / the explicit resource, or fix parallelism",
+                    )
+
+
+def _container_ports(template: dict[str, Any]) -> dict[str | int, int]:
+    ports: dict[str | int, int] = {}
+    for container in template["spec"]["containers"]:
+        for port in container.get("ports", []):
+            ports[port["containerPort"]] = port["containerPort"]
+            if "name" in port:
+                ports[port["name"]] = port["containerPort"]
+    return ports
+
+
+def check_engine_port(objects: list[Manifest]) -> Iterator[Finding]:
+    """The engine's --port is the port its container declares as `http`."""
+    for obj in model_workloads(objects):
+        for template in _pod_templates(obj):
+            container = _engine(template)
+            port = engine_flags(container).get("port")
+            declared = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+            if port and declared.get("http") not in (None, int(port)):
+                yield Finding("engine-port", object_id(obj),
+                              f"engine listens on --port={port} but the container declares "
+                              f"http={declared['http']}; set engine.port, not an arg")
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def _pod_label_sets(objects: list[Manifest]) -> list[tuple[Manifest, dict[str, Any]]]:
+    return [(obj, t) for obj in objects for t in _pod_templates(obj)]
+
+
+def check_service_targets(objects: list[Manifest]) -> Iterator[Finding]:
+    """Every Service selects some pod of the release, and its targetPort exists there."""
+    pods = _pod_label_sets(objects)
+    for service in (o for o in objects if o["kind"] == "Service"):
+        selector = service["spec"].get("selector") or {}
+        targets = [t for _, t in pods if _selects(selector, t["metadata"].get("labels", {}))]
+        if not targets:
+            yield Finding("service-selector", object_id(service),
+                          f"selector {selector} matches no pod of this release")
+            continue
+        for port in service["spec"].get("ports", []):
+            target = port.get("targetPort", port["port"])
+            if not any(target in _container_ports(t) for t in targets):
+                yield Finding("service-port", object_id(service),
+                              f"targetPort {target} is not a port of the selected pods")
+
+
+def check_pool_selector(objects: list[Manifest]) -> Iterator[Finding]:
+    """An InferencePool selects exactly the model pods, on a port they listen on."""
+    model_pods = [t for o in model_workloads(objects) for t in _pod_templates(o)]
+    other_pods = [t for o in objects if o not in model_workloads(objects)
+                  for t in _pod_templates(o)]
+    for pool in (o for o in objects if o["kind"] == "InferencePool"):
+        selector = pool["spec"]["selector"]
+        selector = selector.get("matchLabels", selector)
+        missed = [t for t in model_pods if not _selects(selector, t["metadata"]["labels"])]
+        extra = [t for t in other_pods if _selects(selector, t["metadata"]["labels"])]
+        if missed:
+            yield Finding("pool-selector", object_id(pool),
+                          f"selector {selector} misses model pods labelled "
+                          f"{missed[0]['metadata']['labels']}")
+        if extra:
+            yield Finding("pool-selector", object_id(pool),
+                          f"selector {selector} also matches non-model pods")
+        ports = [p["number"] for p in pool["spec"].get("targetPorts", [])]
+        if "targetPortNumber" in pool["spec"]:
+            ports.append(pool["spec"]["targetPortNumber"])
+        for port in ports:
+            if model_pods and not any(port in _container_ports(t) for t in model_pods):
+                yield Finding("pool-port", object_id(pool),
+                              f"target port {port} is not a port of the model pods")
+
+
+def _epp_configs(objects: list[Manifest]) -> Iterator[tuple[Manifest, dict[str, Any]]]:
+    import yaml
+
+    for configmap in (o for o in objects if o["kind"] == "ConfigMap"):
+        for text in (configmap.get("data") or {}).values():
+            if "EndpointPickerConfig" in text:
+                yield configmap, yaml.safe_load(text)
+
+
+def check_pd_decider(objects: list[Manifest]) -> Iterator[Finding]:
+    """With a prefill role, the EPP's prefix-based P/D decider has nonCachedTokens set."""
+    has_prefill = any(
+        t["metadata"]["labels"].get("llm-d.ai/role") == "prefill"
+        for o in model_workloads(objects) for t in _pod_templates(o)
+    )
+    if not has_prefill:
+        return
+    for configmap, config in _epp_configs(objects):
+        deciders = [p for p in config.get("plugins", [])
+                    if p.get("type") == "prefix-based-pd-decider"]
+        if not deciders or not any((d.get("parameters") or {}).get("nonCachedTokens")
+                                   for d in deciders):
+            yield Finding("pd-decider", object_id(configmap),
+                          "prefill is enabled but no prefix-based-pd-decider sets "
+                          "nonCachedTokens: every request would stay decode-only")
+
+
+def check_lws_size(objects: list[Manifest]) -> Iterator[Finding]:
+    """A LeaderWorkerSet group has as many pods as its ranks need."""
+    for lws in (o for o in objects if o["kind"] == "LeaderWorkerSet"):
+        template = lws["spec"]["leaderWorkerTemplate"]
+        size = template.get("size", 1)
+        flags = engine_flags(_engine(template["workerTemplate"]))
+        limits = _engine(template["workerTemplate"]).get("resources", {}).get("limits", {})
+        per_pod = next((int(limits[n]) for n in ACCELERATOR_RESOURCES if n in limits), 1)
+        total = (_int_flag(flags, "tensor-parallel-size")
+                 * _int_flag(flags, "pipeline-parallel-size")
+                 * _int_flag(flags, "data-parallel-size"))
+        if total != size * per_pod:
+            yield Finding("lws-size", object_id(lws),
+                          f"group of {size} pods x {per_pod} accelerators = {size * per_pod}, "
+                          f"but the engine needs {total} ranks: vLLM would hang waiting")
+
+
+def _model_argument(container: dict[str, Any]) -> str | None:
+    tokens = [*container.get("command", []), *container.get("args", [])]
+    if tokens[:2] == ["vllm", "serve"] and len(tokens) > 2:
+        return tokens[2]
+    return engine_flags(container).get("model")
+
+
+def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
+    """A local model path is inside a mounted volume; a hub id has a writable or set cache."""
+    for obj in model_workloads(objects):
+        for template in _pod_templates(obj):
+            container = _engine(template)
+            model = _model_argument(container)
+            if not model:
+                continue
+            mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])]
+            if model.startswith("/"):
+                if not any(model == m or model.startswith(m + "/") for m in mounts):
+                    yield Finding("model-path", object_id(obj),
+                                  f"model argument {model} is not under any volume mount "
+                                  f"({', '.join(mounts) or 'none'})")
+                continue
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            cache = env.get("HF_HUB_CACHE") or env.get("HF_HOME")
+            if cache and not any(cache == m or cache.startswith(m + "/") for m in mounts):
+                yield Finding("model-path", object_id(obj),
+                              f"hub cache {cache} for {model} is not on a mounted volume")
+
+
+CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
+    "accelerators": check_accelerators,
+    "engine-port": check_engine_port,
+    "service-targets": check_service_targets,
+    "pool-selector": check_pool_selector,
+    "pd-decider": check_pd_decider,
+    "lws-size": check_lws_size,
+    "model-path": check_model_mounted,
+}
+
+
+def run_checks(objects: list[Manifest]) -> list[Finding]:
+    """Every finding of every check."""
+    return [finding for check in CHECKS.values() for finding in check(objects)]
+
+

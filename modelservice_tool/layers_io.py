@@ -1,0 +1,48 @@
+"""From CLI inputs (presets, values files, --set) to located, layered values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import presets
+from .errors import UserError
+from .layering import LayeredValues, layer
+from .schema_check import ValueProblem, check_values
+from .setvalues import parse_set
+from .sources import ValuesSource, load_values_file
+
+
+@dataclass
+class Inputs:
+    """The inputs of one release, in layer order."""
+
+    presets: tuple[str, ...] = ()
+    values: tuple[Path, ...] = ()
+    set_values: tuple[str, ...] = ()
+
+    def files(self) -> list[Path]:
+        """Preset files then model values files: the `-f` order for helm."""
+        return [presets.resolve(name) for name in self.presets] + [Path(v) for v in self.values]
+
+
+def load_layers(inputs: Inputs, chart: Path) -> tuple[LayeredValues, list[ValuesSource]]:
+    """Chart defaults + preset files + values files + --set, layered like helm."""
+    defaults = load_values_file(chart / "values.yaml")
+    sources = [load_values_file(path) for path in inputs.files()]
+    sources += [parse_set(item) for item in inputs.set_values]
+    return layer(defaults, sources), sources
+
+
+def schema_problems(layered: LayeredValues, chart: Path) -> list[ValueProblem]:
+    """Schema problems of the layered values ([] when the chart has no schema)."""
+    schema_file = chart / "values.schema.json"
+    return check_values(layered, schema_file) if schema_file.is_file() else []
+
+
+class SchemaViolation(UserError):
+    """Layered values break the chart schema; the message lists each located problem."""
+
+    def __init__(self, problems: list[ValueProblem]) -> None:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{len(problems)} problem(s) in the values:\n{lines}")

@@ -1,0 +1,99 @@
+"""Checking layered values against the chart's values.schema.json, with every problem
+located at the file:line:col of the layer that wrote the offending key."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .layering import LayeredValues
+from .sources import KeyPath, Location, format_path
+
+
+@dataclass(frozen=True)
+class ValueProblem:
+    """One schema violation: where, which key, which rule, and a hint."""
+
+    location: Location | None
+    path: KeyPath
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{format_path(self.path) or '<top level>'}: {self.message} [{self.rule}]"
+
+
+@cache
+def load_validator(schema_file: Path) -> jsonschema.Draft7Validator:
+    """A draft-07 validator for the chart schema (built once per process)."""
+    return jsonschema.Draft7Validator(json.loads(schema_file.read_text()))
+
+
+def _subschema(error: jsonschema.ValidationError) -> dict[str, Any]:
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
+def _unknown_keys(error: jsonschema.ValidationError) -> list[ValueProblem]:
+    schema = _subschema(error)
+    allowed = list(schema.get("properties", {}))
+    problems = []
+    for key in error.instance:
+        if key in allowed:
+            continue
+        path = (*error.absolute_path, key)
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else f"valid keys: {', '.join(allowed)}"
+        problems.append(ValueProblem(None, tuple(path), "additionalProperties",
+                                     f"unknown key `{key}` ({hint})"))
+    return problems
+
+
+def _enum_hint(error: jsonschema.ValidationError) -> str:
+    if error.validator != "enum" or not isinstance(error.instance, str):
+        return ""
+    choices = [str(choice) for choice in error.validator_value if choice is not None]
+    close = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """Errors of anyOf/oneOf/allOf are only as useful as their most specific branch."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        return _leaf_errors(best) if best is not None else [error]
+    return [error]
+
+
+def _problems(error: jsonschema.ValidationError) -> list[ValueProblem]:
+    problems = []
+    for leaf in _leaf_errors(error):
+        if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+            problems += _unknown_keys(leaf)
+        else:
+            problems.append(ValueProblem(None, tuple(leaf.absolute_path), str(leaf.validator),
+                                         leaf.message + _enum_hint(leaf)))
+    return problems
+
+
+def check_values(layered: LayeredValues, schema_file: Path) -> list[ValueProblem]:
+    """All schema problems of the final values, located and sorted by location."""
+    validator = load_validator(schema_file)
+    located = []
+    for error in validator.iter_errors(layered.values):
+        for problem in _problems(error):
+            location = layered.origin(problem.path)
+            located.append(ValueProblem(location, problem.path, problem.rule, problem.message))
+    unique = {(str(p.location), p.path, p.message): p for p in located}
+    return sorted(unique.values(), key=_sort_key)
+
+
+def _sort_key(problem: ValueProblem) -> tuple[str, int, int, str]:
+    location = problem.location or Location("")
+    return (location.source, location.line, location.column, format_path(problem.path))

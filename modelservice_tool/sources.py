@@ -1,0 +1,132 @@
+"""Loading values files with the file:line:col of every key and value.
+
+PyYAML's composer gives node positions; values are built from the nodes ourselves so that
+each key path maps to where it was written. Duplicate keys, non-mapping documents and YAML
+syntax errors become UserErrors that name the file, line and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a values source: a file position, or a non-file source such as --set."""
+
+    source: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}" if self.line else self.source
+
+
+@dataclass
+class ValuesSource:
+    """One layer of values with the location of every key path it writes."""
+
+    name: str
+    data: dict[str, Any]
+    locations: dict[KeyPath, Location] = field(default_factory=dict)
+
+
+def format_path(path: KeyPath) -> str:
+    """`decode.engine.args.max-model-len`, with list indexes as `[0]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _location(name: str, node: yaml.Node) -> Location:
+    return Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Python values from a composed node tree, recording each key path's location."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.locations: dict[KeyPath, Location] = {}
+        self._scalars = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: KeyPath = ()) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.locations[(*path, index)] = _location(self.name, item)
+                items.append(self.build(item, (*path, index)))
+            return items
+        return self._scalars.construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        self._scalars.flatten_mapping(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise UserError(f"{_location(self.name, key_node)}: keys must be plain scalars")
+            key = str(self._scalars.construct_object(key_node))
+            if key in result:
+                first = self.locations[(*path, key)]
+                raise UserError(
+                    f"{_location(self.name, key_node)}: duplicate key "
+                    f"{format_path((*path, key))!r} (first set at line {first.line}); "
+                    "keep one of them"
+                )
+            self.locations[(*path, key)] = _location(self.name, key_node)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+
+def parse_values(text: str, name: str) -> ValuesSource:
+    """Values from YAML text; `name` is used in locations and errors."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise UserError(f"{where}: invalid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{name}: invalid YAML: {error}") from None
+    if node is None:
+        return ValuesSource(name, {})
+    if not isinstance(node, yaml.MappingNode):
+        raise UserError(
+            f"{_location(name, node)}: a values file must be a mapping of keys "
+            f"(e.g. `model: {{uri: hf://org/model}}`), not a {node.id}"
+        )
+    builder = _Builder(name)
+    data = builder.build(node)
+    return ValuesSource(name, data, builder.locations)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it is below it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_values_file(path: Path) -> ValuesSource:
+    """Values from a file, with clean errors for missing, unreadable or non-UTF-8 files."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"values file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a directory, not a values file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read values file {path}: {error}") from None
+    return parse_values(text, display_path(path))
