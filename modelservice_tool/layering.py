@@ -26,9 +26,14 @@ class Assignment:
 
 @dataclass
 class LayeredValues:
-    """The final values plus, for every key path, the layers that wrote it, in order."""
+    """The final values plus, for every key path, the layers that wrote it, in order.
+
+    `user` is the user layers merged without the chart defaults: the one values document
+    that, given to helm, renders what the layer files render (nulls kept for helm to apply).
+    """
 
     values: dict[str, Any]
+    user: dict[str, Any] = field(default_factory=dict)
     history: dict[KeyPath, list[Assignment]] = field(default_factory=dict)
 
     def origin(self, path: KeyPath) -> Location | None:
@@ -75,13 +80,21 @@ def merge_maps(dst: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
     return dst
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return copy.deepcopy(value)
+
+
 def coalesce(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
     """helm's coalesce of user values with chart defaults (new dict): user wins, maps merge,
-    a user null deletes a defaulted key and stays null where there is no default."""
+    a user null deletes a defaulted key and stays null where there is no default; nulls
+    among the chart defaults themselves are dropped."""
     result = copy.deepcopy(user)
     for key, default in defaults.items():
         if key not in result:
-            result[key] = copy.deepcopy(default)
+            if default is not None:
+                result[key] = _without_nulls(default)
         elif result[key] is None:
             del result[key]
         elif isinstance(result[key], dict) and isinstance(default, dict):
@@ -99,7 +112,7 @@ def layer(defaults: ValuesSource, layers: list[ValuesSource]) -> LayeredValues:
         for key, value in source.data.items():
             _record_tree(history, source, (key,), value)
     history.pop((), None)
-    return LayeredValues(coalesce(defaults.data, user), history)
+    return LayeredValues(coalesce(defaults.data, user), user, history)
 
 
 def describe(layered: LayeredValues, path: KeyPath) -> list[str]:

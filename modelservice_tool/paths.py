@@ -20,5 +20,6 @@ def builtin_presets_dir() -> Path:
 
 
 def tools_dir() -> Path:
-    """Ignored folder where scripts/install_tools.py puts pinned helm and kubectl."""
-    return REPO_ROOT / ".tools"
+    """Ignored folder where scripts/install_tools.py puts pinned helm and kubectl
+    ($MST_TOOLS_DIR overrides it)."""
+    return Path(os.environ.get("MST_TOOLS_DIR", REPO_ROOT / ".tools"))
