@@ -8,15 +8,11 @@ from typing import Any
 
 import yaml
 
-from support import engine_container, find, one, run_helm_template
+from support import engine_container, find, one, render_values, run_helm_template
 
 
 def render(tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
-    path = tmp_path / "v.yaml"
-    path.write_text(yaml.safe_dump({"model": {"uri": "hf://org/model"}, **values}))
-    result = run_helm_template((path,))
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return render_values(tmp_path, {"model": {"uri": "hf://org/model"}, **values})
 
 
 def decode_container(tmp_path: Path, values: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from support import find, one, run_helm_template
+from support import find, one, render_values, run_helm_template
 
 ROLE_SETTINGS = {
     "replicas": 2,
@@ -23,11 +23,7 @@ ROLE_SETTINGS = {
 
 
 def render(tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
-    path = tmp_path / "v.yaml"
-    path.write_text(yaml.safe_dump({"model": {"uri": "hf://org/m"}, **values}))
-    result = run_helm_template((path,))
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return render_values(tmp_path, {"model": {"uri": "hf://org/model"}, **values})
 
 
 def replace_role(value: Any, role: str) -> Any:
