@@ -102,9 +102,16 @@ def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
                     )
 
 
+def _serving_containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Containers that run for the pod's life: regular ones and native sidecars."""
+    sidecars = [c for c in template["spec"].get("initContainers", [])
+                if c.get("restartPolicy") == "Always"]
+    return [*template["spec"]["containers"], *sidecars]
+
+
 def _container_ports(template: dict[str, Any]) -> dict[str | int, int]:
     ports: dict[str | int, int] = {}
-    for container in template["spec"]["containers"]:
+    for container in _serving_containers(template):
         for port in container.get("ports", []):
             ports[port["containerPort"]] = port["containerPort"]
             if "name" in port:
@@ -113,16 +120,18 @@ def _container_ports(template: dict[str, Any]) -> dict[str | int, int]:
 
 
 def check_engine_port(objects: list[Manifest]) -> Iterator[Finding]:
-    """The engine's --port is the port its container declares as `http`."""
+    """The engine's --port is the first port its container declares."""
     for obj in model_workloads(objects):
         for template in _pod_templates(obj):
             container = _engine(template)
             port = engine_flags(container).get("port")
-            declared = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
-            if port and declared.get("http") not in (None, int(port)):
+            declared = container.get("ports", [])
+            if port and declared and declared[0]["containerPort"] != int(port):
+                first = declared[0]
                 yield Finding("engine-port", object_id(obj),
                               f"engine listens on --port={port} but the container declares "
-                              f"http={declared['http']}; set engine.port, not an arg")
+                              f"{first.get('name', 'port')}={first['containerPort']}; "
+                              "set engine.port, not an arg")
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -186,7 +195,8 @@ def _epp_configs(objects: list[Manifest]) -> Iterator[tuple[Manifest, dict[str, 
 
 
 def check_pd_decider(objects: list[Manifest]) -> Iterator[Finding]:
-    """With a prefill role, the EPP's prefix-based P/D decider has nonCachedTokens set."""
+    """With a prefill role, the EPP's P/D decider has a threshold: nonCachedTokens of the
+    prefix-based-pd-decider (v1), or threshold of the legacy pd-profile-handler."""
     has_prefill = any(
         t["metadata"]["labels"].get("llm-d.ai/role") == "prefill"
         for o in model_workloads(objects) for t in _pod_templates(o)
@@ -194,10 +204,14 @@ def check_pd_decider(objects: list[Manifest]) -> Iterator[Finding]:
     if not has_prefill:
         return
     for configmap, config in _epp_configs(objects):
-        deciders = [p for p in config.get("plugins", [])
-                    if p.get("type") == "prefix-based-pd-decider"]
-        if not deciders or not any((d.get("parameters") or {}).get("nonCachedTokens")
-                                   for d in deciders):
+        thresholds = [
+            (plugin.get("parameters") or {}).get(key)
+            for plugin in config.get("plugins", [])
+            for kind, key in (("prefix-based-pd-decider", "nonCachedTokens"),
+                              ("pd-profile-handler", "threshold"))
+            if plugin.get("type") == kind
+        ]
+        if not any(thresholds):
             yield Finding("pd-decider", object_id(configmap),
                           "prefill is enabled but no prefix-based-pd-decider sets "
                           "nonCachedTokens: every request would stay decode-only")

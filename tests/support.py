@@ -19,6 +19,14 @@ SHARED_CRDS = Path(os.environ.get("MST_CRDS_DIR", REPO.parent / "shared" / "crds
 Obj = dict[str, Any]
 
 
+@cache
+def crd_schemas():  # -> CrdSchemas | None
+    """Validators from the upstream CRDs in ../shared/crds ($MST_CRDS_DIR), None if absent."""
+    from modelservice_tool.manifests import CrdSchemas
+
+    return CrdSchemas.from_dir(SHARED_CRDS) if SHARED_CRDS.is_dir() else None
+
+
 def helm_binaries() -> dict[str, Path]:
     """The helm binaries to test with: helm 4 and helm 3 from .tools (or $MST_HELM/$MST_HELM3)."""
     found = {

@@ -65,7 +65,7 @@ def test_engine_port_disagrees_with_container_port() -> None:
                          for a in container["args"]]
     assert messages(check_engine_port(objects)) == [
         "Deployment/gpt-oss-decode: engine listens on --port=9000 but the container declares "
-        "http=8000; set engine.port, not an arg [engine-port]"
+        "vllm=8200; set engine.port, not an arg [engine-port]"
     ]
 
 

@@ -39,13 +39,16 @@ def replace_role(value: Any, role: str) -> Any:
 
 def test_prefill_off_by_default(tmp_path: Path) -> None:
     objects = render(tmp_path, {})
-    assert [d["metadata"]["name"] for d in find(objects, "Deployment")] == ["test-decode"]
-    assert [s["metadata"]["name"] for s in find(objects, "Service")] == ["test-decode"]
+    workloads = [d["metadata"]["name"] for d in find(objects, "Deployment")
+                 if "llm-d.ai/role" in d["spec"]["template"]["metadata"]["labels"]]
+    assert workloads == ["test-decode"]
+    assert "test-prefill" not in [s["metadata"]["name"] for s in find(objects, "Service")]
 
 
 def test_roles_share_one_pod_partial(tmp_path: Path) -> None:
     objects = render(tmp_path, {"decode": ROLE_SETTINGS,
-                                "prefill": {"enabled": True, **ROLE_SETTINGS}})
+                                "prefill": {"enabled": True, **ROLE_SETTINGS},
+                                "routing": {"proxy": {"enabled": False}}})
     decode = one(objects, "Deployment", "test-decode")
     prefill = one(objects, "Deployment", "test-prefill")
     assert replace_role(decode, "decode") == replace_role(prefill, "prefill")

@@ -58,7 +58,11 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with include "ms.namedList" $pod.initContainers | fromJsonArray }}
+  {{- $initContainers := include "ms.namedList" $pod.initContainers | fromJsonArray }}
+  {{- if $r.proxy }}
+  {{- $initContainers = prepend $initContainers (include "ms.routingSidecar" (dict "root" $root "role" $r) | fromJson) }}
+  {{- end }}
+  {{- with $initContainers }}
   initContainers:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -79,10 +83,15 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
-        - name: http
+        - name: {{ $r.portName }}
           containerPort: {{ $r.port }}
           protocol: TCP
-      {{- with include "ms.probes" $pod.probes | trim }}
+        {{- if $r.pd }}
+        - name: nixl
+          containerPort: {{ $r.sideChannelPort }}
+          protocol: TCP
+        {{- end }}
+      {{- with include "ms.probes" (dict "probes" $pod.probes "port" $r.portName) | trim }}
       {{- . | nindent 6 }}
       {{- end }}
       {{- with $r.resources }}
@@ -166,14 +175,16 @@ affinity expression (ANDed into every node selector term). JSON. */}}
 {{- toJson $affinity -}}
 {{- end -}}
 
-{{/* Startup, readiness and liveness probes over HTTP on the engine port. Call with the
-`probes` values; a probe's keys fall back to the chart defaults when a layer removed them. */}}
+{{/* Startup, readiness and liveness probes over HTTP on the engine port. Call with
+(dict "probes" values "port" portName); a probe's keys fall back to the chart defaults when a
+layer removed them. */}}
 {{- define "ms.probes" -}}
 {{- $defaults := dict
   "startup" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "budgetSeconds" 1800)
   "readiness" (dict "enabled" true "path" "/v1/models" "periodSeconds" 5 "timeoutSeconds" 5 "failureThreshold" 3)
   "liveness" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "failureThreshold" 3) -}}
-{{- $probes := . | default dict -}}
+{{- $probes := .probes | default dict -}}
+{{- $port := .port -}}
 {{- range $kind := list "startup" "readiness" "liveness" -}}
 {{- $probe := get $defaults $kind -}}
 {{- include "ms.merge" (list $probe (get $probes $kind | default dict)) -}}
@@ -181,7 +192,7 @@ affinity expression (ANDed into every node selector term). JSON. */}}
 {{ $kind }}Probe:
   httpGet:
     path: {{ $probe.path }}
-    port: http
+    port: {{ $port }}
   periodSeconds: {{ int $probe.periodSeconds }}
   timeoutSeconds: {{ int $probe.timeoutSeconds }}
   {{- if eq $kind "startup" }}
@@ -191,4 +202,30 @@ affinity expression (ANDed into every node selector term). JSON. */}}
   {{- end }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The routing sidecar of decode pods in P/D: a native sidecar (init container with
+restartPolicy Always) on the Service port, forwarding to vLLM on the moved port. JSON. */}}
+{{- define "ms.routingSidecar" -}}
+{{- $root := .root -}}
+{{- $r := .role -}}
+{{- $generation := include "ms.generation" $root | fromJson -}}
+{{- $proxy := (include "ms.routing" $root | fromJson).proxy -}}
+{{- $image := include "ms.imageWithDefault" (list $proxy.image $generation.sidecarImage) | fromJson -}}
+{{- $args := list
+  (printf "--port=%d" (int $r.servicePort))
+  (printf "--vllm-port=%d" (int $r.port))
+  (printf "--%s=%s" $generation.sidecarConnectorFlag $proxy.connector)
+  (printf "--secure-proxy=%t" (eq (toString $proxy.secureProxy) "true")) -}}
+{{- range $proxy.extraArgs | default list }}{{ $args = append $args (toString .) }}{{ end -}}
+{{- $container := dict
+  "name" "routing-proxy"
+  "image" (include "ms.image" $image)
+  "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent")
+  "restartPolicy" "Always"
+  "args" $args
+  "ports" (list (dict "name" "http" "containerPort" (int $r.servicePort) "protocol" "TCP"))
+  "securityContext" (dict "allowPrivilegeEscalation" false "readOnlyRootFilesystem" true "capabilities" (dict "drop" (list "ALL"))) -}}
+{{- with include "ms.compact" ($proxy.resources | default dict) | fromJson }}{{ $_ := set $container "resources" . }}{{ end -}}
+{{- toJson $container -}}
 {{- end -}}

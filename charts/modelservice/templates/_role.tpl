@@ -3,7 +3,9 @@ One role (decode or prefill) fully resolved: `pod` deep-merged under the role, `
 under the role's `engine`, accelerators counted, the engine command line built.
 Call with (list $ "decode"); returns JSON:
   role, name, enabled, replicas, parallelism, pod (merged pod settings), engine (merged),
-  acceleratorCount, resources, command, args, env, port
+  acceleratorCount, resources, command, args, env,
+  port (vLLM's), portName, servicePort (what clients reach), proxy (routing sidecar in front),
+  pd (prefill/decode disaggregation on), sideChannelPort
 */}}
 
 {{/* Device-plugin resource name of each accelerator type ("" for none). */}}
@@ -80,7 +82,17 @@ use instead. */}}
 
 {{- /* engine command line */ -}}
 {{- $mode := $engine.mode | default "vllmServe" -}}
-{{- $port := int ($engine.port | default 8000) -}}
+{{- $routing := include "ms.routing" $root | fromJson -}}
+{{- $pd := not (empty (include "ms.pdEnabled" $root)) -}}
+{{- $proxy := and (eq $role "decode") (not (empty (include "ms.proxyEnabled" $root))) -}}
+{{- $servicePort := int ($engine.port | default 8000) -}}
+{{- $port := $servicePort -}}
+{{- if $proxy -}}
+{{- $port = int $routing.proxy.enginePort -}}
+{{- if eq $port $servicePort -}}
+{{- fail (printf "routing.proxy.enginePort (%d) equals engine.port: the routing sidecar listens on engine.port and vLLM must move to another port" $port) -}}
+{{- end -}}
+{{- end -}}
 {{- $command := list -}}
 {{- $args := list -}}
 {{- $userArgs := $engine.args | default dict -}}
@@ -93,6 +105,7 @@ use instead. */}}
   {{- end -}}
 {{- else -}}
   {{- $managed := include "ms.managedFlags" . | fromJson -}}
+  {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
   {{- range $flag, $instead := $managed -}}
   {{- if hasKey $userArgs $flag -}}
   {{- fail (printf "engine.args.%s (or %s.engine.args.%s) is managed by the chart: set %s instead" $flag $role $flag (replace "<role>" $role $instead)) -}}
@@ -116,6 +129,7 @@ use instead. */}}
   {{- $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) -}}
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
+  {{- if $pd }}{{ $args = append $args (printf "--kv-transfer-config=%s" (include "ms.kvTransferConfig" $root)) }}{{ end -}}
 {{- end -}}
 {{- range $flag, $value := $userArgs -}}
   {{- if kindIs "bool" $value -}}
@@ -135,6 +149,14 @@ use instead. */}}
 {{- $env := list -}}
 {{- range $name, $value := $model.env -}}
 {{- if not (hasKey $userEnv $name) }}{{ $env = append $env (dict "name" $name "value" $value) }}{{ end -}}
+{{- end -}}
+{{- if $pd -}}
+{{- if not (hasKey $userEnv "VLLM_NIXL_SIDE_CHANNEL_HOST") -}}
+{{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_HOST" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
+{{- end -}}
+{{- if not (hasKey $userEnv "VLLM_NIXL_SIDE_CHANNEL_PORT") -}}
+{{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_PORT" "value" (toString $routing.kvTransfer.sideChannelPort)) -}}
+{{- end -}}
 {{- end -}}
 {{- with $root.Values.model.authSecretName -}}
 {{- if not (hasKey $userEnv "HF_TOKEN") -}}
@@ -169,6 +191,11 @@ use instead. */}}
   "args" $args
   "env" $env
   "port" $port
+  "portName" (ternary "vllm" "http" $proxy)
+  "servicePort" $servicePort
+  "proxy" $proxy
+  "pd" $pd
+  "sideChannelPort" (int $routing.kvTransfer.sideChannelPort)
   "model" $model
 ) -}}
 {{- end -}}
