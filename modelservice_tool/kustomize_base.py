@@ -1,0 +1,136 @@
+"""`mst kustomize-base`: write a kustomize base that renders one release through `helmCharts`.
+
+kustomize only reads values files inside the kustomization directory, so the base holds
+copies of the preset and model files under `values/`; the chart itself is referenced
+through `helmGlobals.chartHome`, a path relative to the base. `kubectl kustomize
+--enable-helm DIR` then renders exactly what `helm template -f PRESET -f MODEL` renders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from .errors import UserError
+from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
+from .paths import chart_dir
+from .render import render
+
+VALUES_DIR = "values"
+
+
+def _copy_names(files: list[Path]) -> list[str]:
+    """File names for the copies under values/: the originals' names, numbered on clashes."""
+    names: list[str] = []
+    for index, path in enumerate(files):
+        name = path.name
+        if name in names:
+            name = f"{index:02d}-{name}"
+        names.append(name)
+    return names
+
+
+def kustomization(files: list[str], *, release: str, namespace: str, chart: Path,
+                  base_dir: Path) -> dict[str, Any]:
+    """The kustomization document: one helmCharts entry, values files in layer order."""
+    entry: dict[str, Any] = {
+        "name": chart.name,
+        "releaseName": release,
+        # kustomize 5.8 does not set an overlay namespace on helm output: helm must get it.
+        "namespace": namespace,
+        "valuesFile": files[0],
+    }
+    if files[1:]:
+        entry["additionalValuesFiles"] = files[1:]
+    chart_home = os.path.relpath(chart.resolve().parent, base_dir.resolve())
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "helmGlobals": {"chartHome": chart_home},
+        "helmCharts": [entry],
+    }
+
+
+def _header(inputs: Inputs, base_dir: Path, release: str, namespace: str) -> str:
+    command = " ".join(["mst kustomize-base", *(f"-p {p}" for p in inputs.presets),
+                        *(f"-f {v}" for v in inputs.values),
+                        f"--release {release} -n {namespace} {base_dir}"])
+    lines = [
+        f"Kustomize base of release {release}, written by",
+        f"  {command}",
+        f"`kubectl kustomize --enable-helm {base_dir}` renders what `helm template`",
+        "renders for the same files. values/ holds copies of the layers (kustomize reads",
+        "files only inside this directory): rerun the command with --force after changing",
+        "the originals. Put patches in overlays, not here.",
+    ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def write_base(inputs: Inputs, base_dir: Path, *, release: str, namespace: str,
+               chart: Path, force: bool = False) -> list[Path]:
+    """Validate the layers, render them once, then write the base; returns written files."""
+    if not inputs.files():
+        raise UserError("give the layers: --preset NAME and/or --values FILE (the model values)")
+    layered, _ = load_layers(inputs, chart)
+    problems = schema_problems(layered, chart)
+    if problems:
+        raise SchemaViolation(problems)
+    render(inputs, chart, release=release, namespace=namespace)  # chart-level errors now
+    target = base_dir / "kustomization.yaml"
+    if target.exists() and not force:
+        raise UserError(f"{target} exists; pass --force to overwrite it")
+    sources = inputs.files()
+    names = _copy_names(sources)
+    (base_dir / VALUES_DIR).mkdir(parents=True, exist_ok=True)
+    written = []
+    for source, name in zip(sources, names, strict=True):
+        copy = base_dir / VALUES_DIR / name
+        shutil.copyfile(source, copy)
+        written.append(copy)
+    document = kustomization([f"{VALUES_DIR}/{name}" for name in names], release=release,
+                             namespace=namespace, chart=chart, base_dir=base_dir)
+    text = _header(inputs, base_dir, release, namespace)
+    target.write_text(text + yaml.safe_dump(document, sort_keys=False))
+    return [target, *written]
+
+
+@click.command("kustomize-base")
+@click.option("--preset", "-p", "presets_", multiple=True, metavar="NAME|FILE",
+              help="Preset name or file; repeat to layer several (first is lowest).")
+@click.option("--values", "-f", "values", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="Model values file; repeat to layer several (last wins).")
+@click.option("--release", "release_name", default="modelservice", show_default=True,
+              help="Release name.")
+@click.option("--namespace", "-n", default="default", show_default=True,
+              help="Namespace of the release (set on every object by the chart).")
+@click.option("--force", is_flag=True, help="Overwrite an existing kustomization.yaml.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def kustomize_base(presets_: tuple[str, ...], values: tuple[Path, ...], release_name: str,
+                   namespace: str, force: bool, directory: Path) -> None:
+    """Write a kustomize base in DIRECTORY that renders this release via helmCharts.
+
+    The layers are validated and rendered once first. Overlays then patch the base's output
+    (strategic merge or JSON patches, labels, ...) without forking the chart.
+
+    \b
+    Example:
+      mst kustomize-base -p nvidia-l4 -f examples/llama-3.1-8b.yaml --release llama-8b \\
+          -n llm deploy/base
+      kubectl kustomize --enable-helm deploy/base
+    """
+    from .cli import handle_errors  # the shared error printer; cli imports this module lazily
+
+    @handle_errors
+    def run() -> None:
+        written = write_base(Inputs(presets_, values), directory, release=release_name,
+                             namespace=namespace, chart=chart_dir(), force=force)
+        for path in written:
+            click.echo(f"wrote {path}", err=True)
+
+    run()
