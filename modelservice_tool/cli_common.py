@@ -1,0 +1,84 @@
+"""Plumbing shared by every `mst` command: error handling and the layered-release options."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import UserError
+from .layering import LayeredValues
+from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
+from .paths import chart_dir
+from .render import render
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print user errors as `mst: error: ...` and exit with their code, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as error:
+            click.echo(f"mst: error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+@dataclass
+class Release:
+    """What every layered command works on: inputs, release name, namespace, chart."""
+
+    inputs: Inputs
+    name: str
+    namespace: str
+    chart: Path
+
+    def layered(self) -> LayeredValues:
+        """The layered values, after the schema check (SchemaViolation on any problem)."""
+        layered, _ = load_layers(self.inputs, self.chart)
+        problems = schema_problems(layered, self.chart)
+        if problems:
+            raise SchemaViolation(problems)
+        return layered
+
+    def render(self) -> str:
+        """Validated values rendered by one `helm template` run."""
+        self.layered()
+        return render(self.inputs, self.chart, release=self.name, namespace=self.namespace)
+
+
+def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that takes layered inputs; passes `release`."""
+    options = [
+        click.option("--preset", "-p", "presets_", multiple=True, metavar="NAME|FILE",
+                     help="Preset name or file; repeat to layer several (first is lowest)."),
+        click.option("--values", "-f", "values", multiple=True, metavar="FILE",
+                     type=click.Path(path_type=Path),
+                     help="Model values file; repeat to layer several (last wins)."),
+        click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
+                     help="Override one value, as `helm --set` (applied last)."),
+        click.option("--release", "release_name", default="modelservice", show_default=True,
+                     help="Release name."),
+        click.option("--namespace", "-n", default="default", show_default=True,
+                     help="Namespace of the release."),
+    ]
+
+    @wraps(func)
+    def wrapper(presets_: tuple[str, ...], values: tuple[Path, ...],
+                set_values: tuple[str, ...], release_name: str, namespace: str,
+                **kwargs: Any) -> Any:
+        release = Release(Inputs(presets_, values, set_values), release_name, namespace,
+                          chart_dir())
+        return func(release=release, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
