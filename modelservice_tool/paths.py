@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+INSTALLED_DATA = Path(sys.prefix) / "share" / "modelservice"
+
+
+def _data_dir(relative: str) -> Path:
+    """A shipped data folder: from the repository (editable install) or share/modelservice."""
+    in_repo = REPO_ROOT / relative
+    return in_repo if in_repo.is_dir() else INSTALLED_DATA / relative
 
 
 def chart_dir() -> Path:
-    """The modelservice chart: $MST_CHART, else the chart next to this package."""
-    return Path(os.environ.get("MST_CHART", REPO_ROOT / "charts" / "modelservice"))
+    """The modelservice chart: $MST_CHART, else the chart shipped with this package."""
+    return Path(os.environ.get("MST_CHART", _data_dir("charts/modelservice")))
 
 
 def builtin_presets_dir() -> Path:
-    """The presets shipped with the project."""
-    return REPO_ROOT / "presets"
+    """The presets shipped with this package."""
+    return _data_dir("presets")
 
 
 def tools_dir() -> Path:
