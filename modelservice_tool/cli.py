@@ -106,8 +106,19 @@ def write_objects(manifests: str, output_dir: Path) -> None:
 @release_options
 @click.option("--kube-version", "kube_versions", multiple=True, default=KUBERNETES_VERSIONS,
               show_default=True, help="Kubernetes versions whose schemas the objects must pass.")
+@click.option("--crds", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              envvar="MST_CRDS_DIR", metavar="DIR",
+              help="Validate custom resources against the CRD files in DIR "
+                   "(default: $MST_CRDS_DIR; without it they get only the cross-object checks).")
+@click.option("--cluster", "use_cluster", is_flag=True,
+              help="Also check against the live cluster: the served model name must not be "
+                   "served by another release in the namespace.")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
+              help="kubeconfig for --cluster (default: $KUBECONFIG or ~/.kube/config).")
+@click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context.")
 @handle_errors
-def validate(release: Release, kube_versions: tuple[str, ...]) -> None:
+def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None,
+             use_cluster: bool, kubeconfig: Path | None, kube_context: str | None) -> None:
     """Check values (schema), render, then check every object and their consistency.
 
     Runs the schema check with file:line:col locations, the cross-object checks (GPUs vs
@@ -115,14 +126,21 @@ def validate(release: Release, kube_versions: tuple[str, ...]) -> None:
     schemas of each --kube-version when kubernetes-validate is installed.
 
     \b
-    Example:
+    Examples:
       mst validate -p pd-a100 -f examples/gpt-oss-120b-pd.yaml
+      mst validate -p pd-a100 -f model.yaml --crds ../shared/crds --cluster -n llm
     """
     from .checks import run_checks
 
     objects = load_manifests(release.render())
     problems = [str(finding) for finding in run_checks(objects)]
-    problems += kubernetes_problems(objects, kube_versions)
+    problems += kubernetes_problems(objects, kube_versions, crds)
+    if use_cluster:
+        from .cluster_checks import check_served_names
+        from .lifecycle import Target
+
+        target = Target(release.name, release.namespace, kubeconfig, kube_context)
+        problems += [str(finding) for finding in check_served_names(target, objects)]
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -132,18 +150,26 @@ def validate(release: Release, kube_versions: tuple[str, ...]) -> None:
                f"{', '.join(kube_versions)} schemas")
 
 
-def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...]) -> list[str]:
-    """Schema problems of core objects per Kubernetes version (needs kubernetes-validate)."""
-    try:
-        from .manifests import KubernetesSchemas, validate_manifests
-    except ImportError:  # pragma: no cover - the optional extra is missing
-        raise UserError("Kubernetes schema validation needs kubernetes-validate: "
-                        "pip install 'modelservice-tool[validate]'") from None
+def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...],
+                        crd_dir: Path | None = None) -> list[str]:
+    """Schema problems of core objects per Kubernetes version (needs kubernetes-validate),
+    and of custom resources against the CRDs in `crd_dir` when given."""
+    from .manifests import CrdSchemas, KubernetesSchemas, validate_manifests
+
     problems = []
+    custom: list[dict[str, Any]] = []
     for version in versions:
-        schemas = KubernetesSchemas(version)
+        try:
+            schemas = KubernetesSchemas(version)
+        except ValueError as error:
+            raise UserError(str(error)) from None
         known = [obj for obj in objects if schemas.validator(obj["kind"], obj["apiVersion"])]
+        custom = [obj for obj in objects if obj not in known]
         problems += [f"[k8s {version}] {p}" for p in validate_manifests(known, schemas)]
+    if crd_dir is not None and custom:
+        crds = CrdSchemas.from_dir(crd_dir)
+        problems += [f"[crd] {p}" for p in validate_manifests(custom, KubernetesSchemas(
+            versions[0]), crds)]
     return problems
 
 

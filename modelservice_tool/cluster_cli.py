@@ -88,12 +88,31 @@ def follow(target: lifecycle.Target, timeout: int) -> None:
 def deploy(action: Callable[..., lifecycle.Revision], release: Release,
            target: lifecycle.Target, *, dry_run: bool, wait: bool, timeout: int,
            atomic: bool, **extra: Any) -> None:
-    """install/upgrade with the one merged user values dict, then optional live progress."""
+    """install/upgrade with the one merged user values dict, then optional live progress.
+    The cross-object checks (and, on a real run, the served-name check against the cluster)
+    run first: nothing is applied when one fails."""
+    preflight(release, target, cluster=not dry_run)
     revision = action(target, release.layered().user, chart=release.chart, dry_run=dry_run,
                       wait=atomic, timeout=timeout, atomic=atomic, **extra)
     show_revision(revision, dry_run)
     if wait and not dry_run:
         follow(target, timeout)
+
+
+def preflight(release: Release, target: lifecycle.Target, *, cluster: bool) -> None:
+    """Render once and refuse to deploy when a cross-object check fails."""
+    from .checks import run_checks
+    from .cluster_checks import check_served_names
+    from .errors import ValidationFailed
+    from .manifests import load_manifests
+
+    objects = load_manifests(release.render())
+    findings = run_checks(objects)
+    if cluster:
+        findings += check_served_names(target, objects)
+    if findings:
+        details = "\n".join(f"  {finding}" for finding in findings)
+        raise ValidationFailed(f"not deployed: {len(findings)} problem(s)\n{details}")
 
 
 @click.command()

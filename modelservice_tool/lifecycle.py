@@ -391,7 +391,7 @@ def run_kubectl(args: Sequence[str], target: Target | None = None, *,
                         "is the Kubernetes API server reachable?") from None
 
 
-def _kubectl_get(target: Target, resource: str, *extra: str) -> Obj | None:
+def kubectl_get(target: Target, resource: str, *extra: str) -> Obj | None:
     """Parsed `kubectl get -o json`; None when the cluster does not know the resource type."""
     result = run_kubectl(["get", resource, "-n", target.namespace, "-o", "json",
                           "--request-timeout=10s", *extra], target)
@@ -408,9 +408,9 @@ def workload_status(target: Target, pool_name: str | None = None) -> ReleaseStat
     """Per-role replica counts and the InferencePool (default: named after the release),
     read with kubectl only."""
     selector = f"--selector={INSTANCE_LABEL}={target.release}"
-    deployments = _kubectl_get(target, "deployments.apps", selector)
-    leader_worker_sets = _kubectl_get(target, LWS_RESOURCE, selector)
-    pool = _kubectl_get(target, f"{POOL_RESOURCE}/{pool_name or target.release}",
+    deployments = kubectl_get(target, "deployments.apps", selector)
+    leader_worker_sets = kubectl_get(target, LWS_RESOURCE, selector)
+    pool = kubectl_get(target, f"{POOL_RESOURCE}/{pool_name or target.release}",
                         "--ignore-not-found")
     return ReleaseStatus(
         release=target.release,

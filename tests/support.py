@@ -19,6 +19,29 @@ SHARED_CRDS = Path(os.environ.get("MST_CRDS_DIR", REPO.parent / "shared" / "crds
 Obj = dict[str, Any]
 
 
+NO_CLUSTER = "no reachable Kubernetes cluster (KUBECONFIG unset or API server down)"
+
+
+@cache
+def cluster_problem() -> str | None:
+    """None when a Kubernetes API server answers, else the reason e2e tests skip."""
+    from modelservice_tool import lifecycle
+    from modelservice_tool.errors import UserError
+
+    configured = os.environ.get("KUBECONFIG") or (Path.home() / ".kube" / "config").is_file()
+    if not configured:
+        return NO_CLUSTER
+    try:
+        command = [lifecycle.find_kubectl(), "version", "-o", "json", "--request-timeout=5s"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False,
+                                timeout=20)
+    except (UserError, subprocess.TimeoutExpired) as error:
+        return f"{NO_CLUSTER}: {error}"
+    if "serverVersion" not in result.stdout:
+        return f"{NO_CLUSTER}: {' '.join(result.stderr.strip().splitlines()[-1:])}"
+    return None
+
+
 @cache
 def crd_schemas():  # -> CrdSchemas | None
     """Validators from the upstream CRDs in ../shared/crds ($MST_CRDS_DIR), None if absent."""

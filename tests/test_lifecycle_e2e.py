@@ -17,8 +17,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +25,9 @@ import yaml
 from modelservice_tool import doctor, lifecycle
 from modelservice_tool.errors import UserError
 from modelservice_tool.lifecycle import Target
-from support import EXAMPLES, PRESETS, SHARED_CRDS, helm_binaries
+from support import EXAMPLES, PRESETS, SHARED_CRDS, cluster_problem, helm_binaries
 
 Obj = dict[str, Any]
-NO_CLUSTER = "no reachable Kubernetes cluster (KUBECONFIG unset or API server down)"
 RELEASE = "qwen-sim"
 DECODE = f"Deployment/{RELEASE}-decode"
 TIMEOUT = 300  # seconds: image pull plus the simulator's startup
@@ -47,23 +44,6 @@ RELEASE_KINDS = ("deployments.apps", "replicasets.apps", "pods", "services", "se
                  "configmaps", "secrets", "roles.rbac.authorization.k8s.io",
                  "rolebindings.rbac.authorization.k8s.io", "endpointslices.discovery.k8s.io",
                  "inferencepools.inference.networking.k8s.io")
-
-
-@cache
-def cluster_problem() -> str | None:
-    """None when a cluster answers, else the skip reason."""
-    configured = os.environ.get("KUBECONFIG") or (Path.home() / ".kube" / "config").is_file()
-    if not configured:
-        return NO_CLUSTER
-    try:
-        command = [lifecycle.find_kubectl(), "version", "-o", "json", "--request-timeout=5s"]
-        result = subprocess.run(command, capture_output=True, text=True, check=False,
-                                timeout=20)
-    except (UserError, subprocess.TimeoutExpired) as error:
-        return f"{NO_CLUSTER}: {error}"
-    if "serverVersion" not in result.stdout:
-        return f"{NO_CLUSTER}: {' '.join(result.stderr.strip().splitlines()[-1:])}"
-    return None
 
 
 pytestmark = [
