@@ -1,0 +1,185 @@
+"""`mst bench RELEASE`: load a release with guidellm in a Job and report the results."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import helm
+from .bench.job import DEFAULT_IMAGE, to_yaml
+from .bench.kube import Kubectl
+from .bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
+from .bench.profiles import PROFILES, get_profile
+from .bench.report import markdown, write_report
+from .bench.results import load_result_file, parse_guidellm
+from .cli_common import Release, handle_errors
+from .errors import UserError, ValidationFailed
+from .layers_io import Inputs
+from .manifests import KubernetesSchemas, Manifest, load_manifests, validate_manifests
+from .paths import chart_dir
+
+
+def _numbers(kind: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
+    def parse(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[Any, ...]:
+        if not value:
+            return ()
+        try:
+            return tuple(kind(item) for item in value.split(",") if item.strip())
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list") from None
+    return parse
+
+
+def load_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Load profile options; passes `load: LoadSettings`."""
+    options = [
+        click.option("--profile", "profile_name", default="chat", show_default=True,
+                     type=click.Choice(sorted(PROFILES)), help="Built-in load profile."),
+        click.option("--prompt-tokens", type=int, help="Mean prompt tokens (synthetic)."),
+        click.option("--output-tokens", type=int, help="Mean output tokens (synthetic)."),
+        click.option("--rate", "rates", callback=_numbers(float), metavar="R1,R2,...",
+                     help="Constant request rates (req/s) instead of a sweep."),
+        click.option("--concurrency", callback=_numbers(int), metavar="C1,C2,...",
+                     help="Concurrent streams instead of a sweep."),
+        click.option("--sweep-points", type=int, help="Load points of a rate sweep."),
+        click.option("--duration", "seconds", type=int, metavar="SECONDS",
+                     help="Upper bound per load point."),
+        click.option("--max-requests", type=int, help="Upper bound of requests per load point."),
+        click.option("--image", default=DEFAULT_IMAGE, show_default=True,
+                     help="guidellm image of the Job (pin a tag)."),
+        click.option("--tokenizer", help="Tokenizer (HF id or path); default: the served model."),
+    ]
+
+    @wraps(func)
+    def wrapper(profile_name: str, prompt_tokens: int | None, output_tokens: int | None,
+                rates: tuple[float, ...], concurrency: tuple[int, ...], sweep_points: int | None,
+                seconds: int | None, max_requests: int | None, image: str,
+                tokenizer: str | None, **kwargs: Any) -> Any:
+        profile = get_profile(profile_name, prompt_tokens=prompt_tokens,
+                              output_tokens=output_tokens, rates=rates, concurrency=concurrency,
+                              sweep_points=sweep_points, seconds=seconds,
+                              max_requests=max_requests)
+        return func(load=LoadSettings(profile, image, tokenizer), **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def kubernetes_versions() -> tuple[str, ...]:
+    """The Kubernetes versions `mst validate` checks against."""
+    from .cli import KUBERNETES_VERSIONS  # cli registers this module's command: import late
+
+    return KUBERNETES_VERSIONS
+
+
+def kubernetes_problems(objects: list[Manifest]) -> list[str]:
+    """Schema problems of the objects for each supported Kubernetes version."""
+    return [f"[k8s {version}] {problem}" for version in kubernetes_versions()
+            for problem in validate_manifests(objects, KubernetesSchemas(version))]
+
+
+def release_objects(release: Release, context: str | None) -> list[Manifest]:
+    """Rendered from the inputs when any are given, else the live release's manifest."""
+    inputs = release.inputs
+    if inputs.presets or inputs.values or inputs.set_values:
+        return load_manifests(release.render())
+    args = ["get", "manifest", release.name, "-n", release.namespace]
+    return load_manifests(helm.run_helm([*args, *(["--kube-context", context] if context
+                                                   else [])]))
+
+
+def report(result_doc: dict[str, Any], output_dir: Path, title: str) -> str:
+    """Write the result and its report into `output_dir`; the summary markdown."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "result.json").write_text(json.dumps(result_doc) + "\n")
+    result = parse_guidellm(result_doc)
+    files = write_report(result, output_dir, title)
+    return markdown(result, title, files.plots)
+
+
+@click.command("bench")
+@click.argument("release_name", metavar="RELEASE")
+@click.option("--preset", "-p", "presets_", multiple=True, metavar="NAME|FILE",
+              help="Render the release from these presets (as `mst template`).")
+@click.option("--values", "-f", "values", multiple=True, type=click.Path(path_type=Path),
+              metavar="FILE", help="Model values files of the release.")
+@click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
+              help="Overrides of the release.")
+@click.option("--namespace", "-n", default="default", show_default=True)
+@load_options
+@click.option("--target", metavar="URL", help="Load this base URL instead of discovering it.")
+@click.option("--model", help="Served model name (default: the release's).")
+@click.option("--dry-run", is_flag=True, help="Print and validate the Job; touch no cluster.")
+@click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Report on a saved guidellm result instead of running.")
+@click.option("--output-dir", "-o", type=click.Path(path_type=Path),
+              help="Report folder (default: bench-RELEASE-TIMESTAMP).")
+@click.option("--context", help="kubeconfig context.")
+@click.option("--keep-job", is_flag=True, help="Keep the finished Job.")
+@handle_errors
+def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Path, ...],
+                  set_values: tuple[str, ...], namespace: str, load: LoadSettings,
+                  target: str | None, model: str | None, dry_run: bool,
+                  from_json: Path | None, output_dir: Path | None, context: str | None,
+                  keep_job: bool) -> None:
+    """Benchmark RELEASE with guidellm in a Kubernetes Job, then write a report.
+
+    The load goes to the Gateway of the release's HTTPRoute when one is rendered, else
+    to its decode Service. The report (summary.md, summary.json, latency.png,
+    throughput.png, result.json) lands in --output-dir.
+
+    \b
+    Examples:
+      mst bench qwen-sim -p cpu-sim -f examples/qwen3-0.6b-cpu-sim.yaml --dry-run
+      mst bench qwen-sim --profile smoke
+      mst bench qwen-sim --from-json result.json -o report/
+    """
+    folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if from_json:
+        click.echo(report(load_result_file(from_json.read_text()), folder, release_name),
+                   nl=False)
+        click.echo(f"wrote {folder}/", err=True)
+        return
+    release = Release(Inputs(presets_, values, set_values), release_name, namespace,
+                      chart_dir())
+    rendered = bool(presets_ or values or set_values)
+    if dry_run and not (rendered or (target and model)):
+        raise UserError("--dry-run touches no cluster: give the release's inputs "
+                        "(-p/-f/--set) or --target and --model")
+    objects = release_objects(release, context) if (rendered or not target or not model) else []
+    plan = plan_bench(objects, release=release_name, namespace=namespace, load=load,
+                      target=target, model=model)
+    if dry_run:
+        dry_run_output(plan)
+        return
+    from .bench.runner import run_job
+
+    plan = resolve(plan, context)
+    click.echo(f"benchmarking {plan.endpoint.describe()} at {plan.target} with {load.image}, "
+               f"profile {load.profile.name}", err=True)
+    doc = run_job(Kubectl(namespace, context), plan.job, points=plan.points,
+                  progress=lambda line: click.echo(line, err=True), keep=keep_job)
+    click.echo(report(doc, folder, release_name), nl=False)
+    click.echo(f"wrote {folder}/", err=True)
+
+
+def dry_run_output(plan: BenchPlan) -> None:
+    """Print the Job, then validate it against the Kubernetes schemas."""
+    click.echo(to_yaml(plan.job), nl=False)
+    problems = kubernetes_problems([plan.job])
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise ValidationFailed(f"{len(problems)} problem(s) in the bench Job")
+    where = plan.endpoint.describe()
+    if not plan.endpoint.resolved:
+        where += " (its address is read from the Gateway's status when the Job is created)"
+    click.echo(f"# target {where}: {plan.target}, model {plan.model}; Job valid for Kubernetes "
+               f"{', '.join(kubernetes_versions())}", err=True)

@@ -1,0 +1,1 @@
+"""`mst sweep`: search deployment parameters, benchmark each valid variant, keep the best."""

@@ -1,0 +1,97 @@
+"""Evaluate a variant on a real cluster: install it, wait until it serves, bench it, uninstall.
+
+helm and kubectl run as subprocesses with the same files and `--set` items `mst template`
+renders, so what is deployed is exactly the variant that was planned and validated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import helm
+from ..bench.kube import Kubectl
+from ..bench.plan import LoadSettings, plan_bench, resolve
+from ..bench.results import parse_guidellm
+from ..bench.runner import Progress, run_job
+from ..cli_common import Release
+from ..errors import UserError
+from .search import Evaluation
+from .variants import RenderedVariant, variant_release
+
+DESCRIPTION = "mst sweep variant"
+
+
+@dataclass
+class ClusterEvaluator:
+    """Deploy -> wait ready -> bench -> record -> uninstall, one variant at a time."""
+
+    base: Release
+    load: LoadSettings
+    output_dir: Path
+    progress: Progress
+    context: str | None = None
+    ready_timeout: int = 1800
+    _checked: bool = field(default=False, init=False)
+
+    def _helm(self, *args: str) -> str:
+        context = ["--kube-context", self.context] if self.context else []
+        return helm.run_helm([*args, "--namespace", self.base.namespace, *context])
+
+    def _check_release_is_ours(self) -> None:
+        """Refuse to overwrite a release the sweep did not install."""
+        try:
+            status = json.loads(self._helm("status", self.base.name, "-o", "json"))
+        except UserError as error:
+            if "not found" in str(error):
+                return
+            raise
+        description = status.get("info", {}).get("description", "")
+        if not description.startswith(DESCRIPTION):
+            raise UserError(f"release {self.base.name} already exists and was not installed by "
+                            "mst sweep; sweep under a release name that is not in use")
+
+    def _install(self, rendered: RenderedVariant) -> None:
+        release = variant_release(self.base, rendered.variant)
+        args = ["upgrade", "--install", release.name, str(release.chart), "--wait",
+                "--timeout", f"{self.ready_timeout}s",
+                "--description", f"{DESCRIPTION} {rendered.variant.id}"]
+        for path in release.inputs.files():
+            args += ["-f", str(path)]
+        for item in release.inputs.set_values:
+            args += ["--set", item]
+        self._helm(*args)
+        selector = f"app.kubernetes.io/instance={release.name},llm-d.ai/inferenceServing=true"
+        Kubectl(self.base.namespace, self.context).run(
+            ["wait", "pods", "--for=condition=Ready", f"--selector={selector}",
+             f"--timeout={self.ready_timeout}s"], timeout=self.ready_timeout + 60)
+
+    def _uninstall(self) -> None:
+        try:
+            self._helm("uninstall", self.base.name, "--wait", "--timeout", "600s")
+        except UserError as error:
+            if "not found" not in str(error):
+                self.progress(f"warning: uninstall of {self.base.name} failed: {error}")
+
+    def __call__(self, rendered: RenderedVariant) -> Evaluation:
+        """Benchmark one valid variant; the cluster is left without the release afterwards."""
+        if not self._checked:
+            self._check_release_is_ours()
+            self._checked = True
+        variant = rendered.variant
+        try:
+            self.progress(f"[{variant.label()}] installing {self.base.name}")
+            self._install(rendered)
+            plan = resolve(plan_bench(list(rendered.objects), release=self.base.name,
+                                      namespace=self.base.namespace, load=self.load),
+                           self.context)
+            self.progress(f"[{variant.label()}] ready; benchmarking {plan.target}")
+            doc = run_job(Kubectl(self.base.namespace, self.context), plan.job,
+                          points=plan.points, progress=self.progress)
+        finally:
+            self._uninstall()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        artifact = self.output_dir / f"{variant.id}.json"
+        artifact.write_text(json.dumps(doc) + "\n")
+        return Evaluation(parse_guidellm(doc), str(artifact))

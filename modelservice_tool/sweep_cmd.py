@@ -1,0 +1,102 @@
+"""`mst sweep`: search deployment parameters; every variant is validated before it deploys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .bench.kube import cluster_unreachable_reason
+from .bench.plan import LoadSettings
+from .bench_cmd import load_options
+from .cli_common import Release, handle_errors, release_options
+from .errors import UserError
+from .sweep.objective import Objective
+from .sweep.plan import format_plan, plan
+from .sweep.report import write_report
+from .sweep.results import ResultsFile
+from .sweep.search import SweepConfig, run_sweep
+from .sweep.space import SearchSpace
+from .sweep.strategies import STRATEGIES
+from .sweep.variants import Planner
+
+
+@click.command("sweep")
+@release_options
+@click.option("--param", "-P", "params", multiple=True, metavar="KEY=V1,V2|LOW..HIGH[:STEP]",
+              help="A values key and the values to try; repeat for more keys.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="grid", show_default=True,
+              help="grid: every point; random: seeded order; bayes: optuna TPE.")
+@click.option("--trials", type=int, help="Variants to benchmark (default: all for grid/random).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random/bayes.")
+@click.option("--objective", default="max:output_tps_per_gpu", show_default=True,
+              metavar="[max:|min:]METRIC", help="What to optimise (see docs/sweep-results.md).")
+@click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=X",
+              help="Must hold at the load point that counts, e.g. ttft_p90_ms<=500.")
+@click.option("--gpu-budget", type=int, help="Skip variants needing more accelerators.")
+@click.option("--gpu-hour-cost", type=float, metavar="USD", help="Price of one accelerator-hour.")
+@click.option("--results", "results_path", type=click.Path(path_type=Path),
+              default=Path("sweep-results.jsonl"), show_default=True,
+              help="JSON-lines results file; an existing one is resumed.")
+@click.option("--output-dir", "-o", type=click.Path(path_type=Path), default=Path("sweep-report"),
+              show_default=True, help="Report, plots and raw bench results.")
+@click.option("--plan-only", is_flag=True, help="Show variants, accelerators, cost and diffs only.")
+@click.option("--no-diff", is_flag=True, help="With --plan-only: leave out the manifest diffs.")
+@click.option("--report-only", is_flag=True, help="Rebuild the report from --results.")
+@click.option("--retry-failed", is_flag=True, help="Run again variants that failed before.")
+@click.option("--context", help="kubeconfig context.")
+@click.option("--ready-timeout", type=int, default=1800, show_default=True, metavar="SECONDS",
+              help="How long a variant may take to become ready.")
+@load_options
+@handle_errors
+def sweep_command(release: Release, params: tuple[str, ...], strategy: str, trials: int | None,
+                  seed: int, objective: str, constraints: tuple[str, ...],
+                  gpu_budget: int | None, gpu_hour_cost: float | None, results_path: Path,
+                  output_dir: Path, plan_only: bool, no_diff: bool, report_only: bool,
+                  retry_failed: bool, context: str | None, ready_timeout: int,
+                  load: LoadSettings) -> None:
+    """Benchmark variants of a release and find the best one for an objective.
+
+    Each variant is the base release (presets, values, --set) plus one value per --param,
+    layered, schema-checked, rendered and cross-checked exactly like `mst template` /
+    `mst validate`. Invalid and over-budget variants are reported and never deployed.
+    With a cluster, each remaining variant is installed, benchmarked with guidellm
+    (see `mst bench`), recorded in --results and uninstalled; a rerun resumes.
+
+    \b
+    Examples:
+      mst sweep -p nvidia-h100 -f examples/qwen3-32b-tp2.yaml --release qwen-sweep \\
+        -P decode.parallelism.tensor=1,2,4 -P decode.replicas=2..8:2 --gpu-budget 16 --plan-only
+      mst sweep -p nvidia-h100 -f examples/qwen3-32b-tp2.yaml --release qwen-sweep \\
+        -P decode.parallelism.tensor=1,2,4 -P engine.args.max-num-seqs=128,256 \\
+        --strategy bayes --trials 8 --constraint 'ttft_p90_ms<=500' --gpu-hour-cost 2.5
+    """
+    results = ResultsFile(results_path)
+    if report_only:
+        records = results.load()
+        if not records:
+            raise UserError(f"no results in {results_path}")
+        click.echo(write_report(records, output_dir).read_text(), nl=False)
+        return
+    if not params:
+        raise UserError("give at least one --param KEY=VALUES to search over")
+    config = SweepConfig(space=SearchSpace.parse(params),
+                         objective=Objective.parse(objective, constraints), strategy=strategy,
+                         trials=trials, seed=seed, gpu_budget=gpu_budget,
+                         retry_failed=retry_failed)
+    planner = Planner(release, gpu_hour_cost)
+    if plan_only:
+        for line in format_plan(plan(config, planner), planner, config, diffs=not no_diff):
+            click.echo(line)
+        return
+    reason = cluster_unreachable_reason(context)
+    if reason:
+        raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
+    from .sweep.cluster import ClusterEvaluator
+
+    progress = lambda line: click.echo(line, err=True)  # noqa: E731
+    evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,
+                                 ready_timeout)
+    run_sweep(config, planner, evaluator, results, progress)
+    click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
+    click.echo(f"results in {results_path}, report in {output_dir}/", err=True)
