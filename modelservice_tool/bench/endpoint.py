@@ -27,11 +27,12 @@ class Endpoint:
     port: int
     resolved: bool = True
     section: str | None = None
+    path: str = ""
 
     @property
     def url(self) -> str:
-        """`http://host:port`."""
-        return f"http://{self.host}:{self.port}"
+        """`http://host:port[/path-prefix]`."""
+        return f"http://{self.host}:{self.port}{self.path}"
 
     def describe(self) -> str:
         """`Service ns/name` or `Gateway ns/name` (or the URL)."""
@@ -44,13 +45,24 @@ def _gateway_refs(route: Manifest) -> list[dict[str, Any]]:
             and ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP and ref.get("name")]
 
 
+def _path_prefix(route: Manifest) -> str:
+    """The route's first PathPrefix match without its trailing slash ("" for `/`)."""
+    for rule in route.get("spec", {}).get("rules") or []:
+        for match in rule.get("matches") or []:
+            path = match.get("path") or {}
+            if path.get("type", "PathPrefix") == "PathPrefix" and path.get("value"):
+                return str(path["value"]).rstrip("/")
+    return ""
+
+
 def _gateway(objects: list[Manifest], namespace: str) -> Endpoint | None:
     for route in (obj for obj in objects if obj.get("kind") == "HTTPRoute"):
         for ref in _gateway_refs(route):
             gw_namespace = ref.get("namespace") or route["metadata"].get("namespace", namespace)
             return Endpoint("Gateway", ref["name"], gw_namespace,
                             host=f"{ref['name']}.{gw_namespace}.svc", port=int(ref.get("port", 80)),
-                            resolved=False, section=ref.get("sectionName"))
+                            resolved=False, section=ref.get("sectionName"),
+                            path=_path_prefix(route))
     return None
 
 

@@ -78,11 +78,14 @@ class Bayes:
                     else optuna.distributions.CategoricalDistribution(range(len(d.values))))
             for d in space.dimensions
         }
+        # optuna 5 reads constraints set on the trial; optuna 4 asks a constraints_func
+        self._set_constraint = hasattr(optuna.trial.Trial, "set_constraint")
+        legacy = None if self._set_constraint else (
+            lambda trial: (trial.user_attrs.get("violation", 1.0),))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=startup_trials,
-                constraints_func=lambda trial: (trial.user_attrs.get("violation", 1.0),))
+            sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials,
+                                                 constraints_func=legacy)
         self._study = optuna.create_study(direction="maximize" if maximize else "minimize",
                                           sampler=sampler)
         self._pending: dict[Point, list[Any]] = {}
@@ -97,7 +100,10 @@ class Bayes:
 
     def tell(self, point: Point, outcome: Outcome) -> None:
         trial = self._pending[point].pop(0)
-        trial.set_user_attr("violation", outcome.violation)
+        if self._set_constraint:
+            trial.set_constraint("violation", outcome.violation)
+        else:
+            trial.set_user_attr("violation", outcome.violation)
         value = outcome.value if outcome.value is not None else 0.0
         self._study.tell(trial, value)
 
