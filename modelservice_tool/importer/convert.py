@@ -1,0 +1,219 @@
+"""Converting one llm-d-modelservice values file (v0.2 to v0.4 generations) into this
+chart's values: the steps in order, then the checks that nothing was dropped silently and
+that the result passes this chart's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..layering import layer
+from ..layers_io import schema_problems
+from ..sources import KeyPath, ValuesSource, load_values_file, parse_values
+from .accelerators import report_global
+from .artifacts import convert_artifacts
+from .context import Context
+from .hoist import hoist
+from .presets_match import closest_preset
+from .report import Report
+from .roles import Network, RoleResult, convert_role, enabled
+from .routing import LEGACY_KEYS, convert_routing
+from .shapes import check_shapes
+from .support import ChartSupport
+from .toplevel import convert_toplevel, tracing
+
+KNOWN_TOP = ("modelArtifacts", "routing", "decode", "prefill", "multinode", "accelerator")
+V04_KEYS = (("accelerator",), ("requester",), ("tracing",), ("decode", "accelerator"),
+            ("prefill", "accelerator"), ("decode", "extraConfig"), ("prefill", "extraConfig"),
+            ("decode", "resourceClaims"), ("prefill", "resourceClaims"))
+
+
+POD_ORDER = ("accelerator", "resources", "nodeSelector", "tolerations", "affinity",
+             "priorityClassName", "schedulerName", "podAnnotations", "podLabels",
+             "podSecurityContext", "securityContext", "imagePullSecrets", "volumes",
+             "volumeMounts", "initContainers", "sidecars", "shm", "probes",
+             "terminationGracePeriodSeconds")
+ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER)
+ENGINE_ORDER = ("image", "mode", "command", "port", "args", "extraArgs", "env")
+ROUTING_ORDER = ("generation", "inferencePool", "epp", "objective", "httpRoute", "proxy",
+                 "kvTransfer")
+
+
+def ordered(data: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """`data` with its keys in the chart's values.yaml order (unknown keys last)."""
+    return {**{k: data[k] for k in order if k in data}, **data}
+
+
+@dataclass
+class Conversion:
+    """The converted values, the report, the detected generation and the closest preset."""
+
+    values: dict[str, Any]
+    report: Report
+    generation: str
+    preset: str | None
+    preset_reason: str
+
+
+def detect_generation(data: dict[str, Any]) -> str:
+    """v0.2 (routing owns the pool, route and EPP), v0.4 (accelerator, requester, tracing,
+    extraConfig, DRA) or v0.3."""
+    routing = data.get("routing") or {}
+    if any(key in routing for key in LEGACY_KEYS):
+        return "v0.2"
+    for path in V04_KEYS:
+        node: Any = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return "v0.4"
+    return "v0.3"
+
+
+def _network(ctx: Context) -> Network:
+    proxy = ctx.get(("routing", "proxy")) or {}
+    return Network(service_port=int(ctx.get(("routing", "servicePort"), 8000)),
+                   proxy=proxy.get("enabled", True) is not False,
+                   target_port=int(proxy.get("targetPort") or 8200))
+
+
+def _apply_tracing(ctx: Context, roles: dict[str, RoleResult]) -> None:
+    settings = tracing(ctx)
+    if settings is None:
+        return
+    args, env = settings
+    for result in roles.values():
+        engine = result.values["engine"]
+        if engine.get("mode") == "custom":
+            ctx.report.unmapped(("tracing",), f"{result.facts.role} runs a custom command: "
+                                "add --otlp-traces-endpoint to it yourself")
+            continue
+        engine["args"] = {**engine.get("args", {}), **args}
+        if env:
+            engine["env"] = {**engine.get("env", {}), **env}
+
+
+def _leftovers(ctx: Context) -> None:
+    """Report every input key no step accounted for: nothing is dropped silently."""
+    claimed = ctx.report.claimed()
+
+    def covered(path: KeyPath) -> bool:
+        return any(path[:depth] in claimed for depth in range(1, len(path) + 1))
+
+    def walk(node: Any, path: KeyPath) -> None:
+        if path and covered(path):
+            return
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list) and node:
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+        elif path and node not in (None, {}, []):
+            ctx.report.unmapped(path, "not a key of the llm-d modelservice chart, or one this "
+                                "converter does not know: carry it over by hand")
+
+    walk(ctx.values, ())
+
+
+def _role_target(values: dict[str, Any]) -> Callable[[KeyPath], KeyPath]:
+    """Where a role key of the report ended up: the role, or the shared block."""
+
+    def exists(path: KeyPath) -> bool:
+        node: Any = values
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    def move(target: KeyPath) -> KeyPath:
+        if target and target[0] in ("decode", "prefill") and not exists(target):
+            rest = target[1:]
+            shared = rest if rest[:1] == ("engine",) else ("pod", *rest)
+            if exists(shared):
+                return shared
+        return target
+
+    return move
+
+
+def convert_source(source: ValuesSource, chart: Path) -> Conversion:
+    """Convert parsed llm-d-modelservice values; raises UserError on unusable input."""
+    if not any(key in source.data for key in KNOWN_TOP):
+        raise UserError(f"{source.name}: not a values file of the llm-d modelservice chart "
+                        f"(none of {', '.join(KNOWN_TOP)} is set)")
+    check_shapes(source)
+    try:
+        return _convert(source, chart)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
+        raise UserError(f"{source.name}: cannot convert this file ({type(error).__name__}: "
+                        f"{error}): a value has a shape the llm-d modelservice chart did not "
+                        "accept either; please report it if the old chart rendered it"
+                        ) from None
+
+
+def _convert(source: ValuesSource, chart: Path) -> Conversion:
+    generation = detect_generation(source.data)
+    ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
+    artifacts = convert_artifacts(ctx)
+    on = {role: enabled(ctx, role) for role in ("decode", "prefill")}
+    pd = on["decode"] and on["prefill"]
+    network = _network(ctx)
+    roles = {role: convert_role(ctx, role, artifacts, network, pd)
+             for role in ("decode", "prefill") if on[role]}
+    for role in ("decode", "prefill"):
+        if not on[role] and ctx.present((role,)):
+            ctx.report.skipped((role,), "create is false or replicas is 0: not rendered")
+    if not roles:
+        raise UserError(f"{source.name}: neither decode nor prefill renders any pod "
+                        "(create false or replicas 0): nothing to convert")
+    _apply_tracing(ctx, roles)
+    values: dict[str, Any] = {"model": artifacts.model}
+    routing, engine_port = convert_routing(ctx, list(roles.values()), pd)
+    shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()})
+    if engine_port:
+        shared_engine = {**shared_engine, "port": engine_port}
+    for result in roles.values():
+        if result.revision:
+            values["model"]["revision"] = result.revision
+    values["engine"] = ordered(shared_engine, ENGINE_ORDER)
+    for block in blocks.values():
+        if "engine" in block:
+            block["engine"] = ordered(block["engine"], ENGINE_ORDER)
+    if artifacts.pod_labels:
+        shared_pod["podLabels"] = {**artifacts.pod_labels, **shared_pod.get("podLabels", {})}
+    values["pod"] = ordered(shared_pod, POD_ORDER)
+    if "decode" in blocks:
+        values["decode"] = ordered(blocks["decode"], ROLE_ORDER)
+    else:
+        values["decode"] = {"enabled": False}
+    if "prefill" in blocks:
+        values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], ROLE_ORDER)}
+    if routing:
+        values["routing"] = ordered(routing, ROUTING_ORDER)
+    convert_toplevel(ctx, list(roles.values()), values)
+    report_global(ctx, {res.old_type for res in roles.values()})
+    _leftovers(ctx)
+    values = {k: v for k, v in values.items() if v not in ({}, None)}
+    ctx.report.retarget(_role_target(values))
+    preset, why = closest_preset(values)
+    return Conversion(values, ctx.report, generation, preset, why)
+
+
+def check_schema(text: str, chart: Path) -> None:
+    """Raise when converted values break the chart schema (a converter bug, not user input)."""
+    defaults = load_values_file(chart / "values.yaml")
+    problems = schema_problems(layer(defaults, [parse_values(text, "converted values")]), chart)
+    if problems:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        raise UserError(f"the converted values break this chart's schema (please report "
+                        f"this converter bug):\n{lines}")
+
+
+def convert_file(path: Path, chart: Path) -> Conversion:
+    """Convert the values file at `path` (located errors for unreadable or bad YAML)."""
+    return convert_source(load_values_file(path), chart)

@@ -1,0 +1,50 @@
+"""Engine container resources -> `<role>.resources`. Accelerator requests equal to what
+parallelism implies are left to the chart (which derives them the same way); other counts
+are kept, and DRA claims are reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..sources import KeyPath
+from .context import Context, RoleFacts
+
+
+def _count(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() else None
+
+
+def convert_resources(ctx: Context, path: KeyPath, resources: dict[str, Any],
+                      facts: RoleFacts, parallel_count: int) -> dict[str, Any]:
+    """Requests and limits for the role; `parallel_count` is what this chart derives."""
+    out: dict[str, Any] = {}
+    for kind in ("requests", "limits"):
+        for name, value in (resources.get(kind) or {}).items():
+            where = (*path, kind, name)
+            if name == facts.resource_name and _count(value) == parallel_count:
+                ctx.report.skipped(where, f"{value} = tensor x pipeline x dataLocal: the "
+                                   "chart requests it from parallelism")
+                continue
+            out.setdefault(kind, {})[name] = value
+            note = ""
+            if name == facts.resource_name:
+                note = (f"kept: parallelism implies {parallel_count}; the chart uses your "
+                        "count")
+            ctx.report.mapped(where, (facts.role, "resources", kind, name), note)
+    for key in resources:
+        if key == "claims" and not resources[key]:
+            ctx.report.skipped((*path, "claims"), "empty")
+        elif key == "claims":
+            ctx.report.unmapped((*path, "claims"), "Dynamic Resource Allocation claims are "
+                                "not supported by this chart: add them with a kustomize patch")
+        elif key not in ("requests", "limits"):
+            ctx.report.unmapped((*path, key), f"resources.{key} is not supported")
+    explicit = any(facts.resource_name in (resources.get(kind) or {})
+                   for kind in ("requests", "limits"))
+    if facts.resource_name and not explicit and parallel_count != facts.accelerators:
+        ctx.report.defaulted((facts.role, "parallelism"), (
+            f"{parallel_count} x {facts.resource_name} per pod (tensor x pipeline x "
+            f"dataLocal); the old chart requested {facts.accelerators} (tensor x "
+            "dataLocal)"))
+    return out
