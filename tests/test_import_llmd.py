@@ -303,6 +303,9 @@ def test_custom_pod_parts_carry_over(converted: dict[str, Path]) -> None:
     assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
     assert pod["securityContext"]["fsGroup"] == 1000
     assert pod["terminationGracePeriodSeconds"] == 120
+    assert pod["schedulerName"] == "gpu-binpack"
+    claim = next(v for v in pod["volumes"] if v["name"] == "model-storage")
+    assert claim["persistentVolumeClaim"] == {"claimName": "hf-cache", "readOnly": True}
     pod = deployment(converted, "v0.4-heterogeneous-oci", "decode")["spec"]["template"]["spec"]
     assert pod["priorityClassName"] == "inference-high"
     assert pod["imagePullSecrets"] == [{"name": "registry-example-com"}]
@@ -357,7 +360,12 @@ def test_unmappable_input_is_reported_with_a_reason() -> None:
                 "tracing"):
         assert key in oci, key
     assert "dual-pod" in oci["requester"]
+    assert "external autoscaler" in oci["prefill.autoscaling"]
+    assert "PodMonitor" in oci["decode.monitoring"]
     assert _attention("v0.2-pvc-llama70b") == {}
+    defaulted = {e.target_text: e.detail
+                 for e in conversion("v0.3-wide-ep-lws").report.of(Status.DEFAULTED)}
+    assert "mountModelVolume was off" in defaulted["decode.volumeMounts"]
 
 
 def test_report_says_where_each_key_went() -> None:
@@ -514,3 +522,24 @@ def test_wrong_shapes_are_located(tmp_path: Path, text: str, needles: list[str])
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("kind", "resource"), [
+    ("nvidia", "nvidia.com/gpu"), ("amd", "amd.com/gpu"), ("intel-gaudi", "habana.ai/gaudi"),
+    ("intel-xe", "gpu.intel.com/xe"), ("intel-i915", "gpu.intel.com/i915"),
+    ("google", "google.com/tpu"), ("rebellions-atom", "rebellions.ai/ATOM"), ("cpu", None),
+])
+def test_each_accelerator_type_requests_its_resource(tmp_path: Path, kind: str,
+                                                     resource: str | None) -> None:
+    path, output = tmp_path / "in.yaml", tmp_path / "out.yaml"
+    path.write_text(
+        f"accelerator:\n  type: {kind}\nmodelArtifacts:\n  uri: hf://Qwen/Qwen3-8B\n"
+        "decode:\n  parallelism: {tensor: 2, dataLocal: 2, data: 2}\n"
+        "  containers:\n    - name: vllm\n      image: vllm/vllm-openai:v0.10.1\n"
+        "      modelCommand: vllmServe\n")
+    result = run(str(path), "-o", str(output), "--strict")
+    assert result.exit_code == 0, result.stderr
+    decode = one(render(output, release=f"acc-{kind}"), "Deployment", f"acc-{kind}-decode")
+    limits = decode["spec"]["template"]["spec"]["containers"][0].get("resources", {}).get(
+        "limits", {})
+    assert {k: v for k, v in limits.items() if "/" in k} == ({resource: 4} if resource else {})

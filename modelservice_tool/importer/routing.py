@@ -83,15 +83,17 @@ def _proxy(ctx: Context, out: RoutingBuilder, pd: bool) -> None:
                                     f"{', '.join(CONNECTORS)}: the chart uses nixlv2")
         elif key == "secure":
             out.put(path, ("proxy", "secureProxy"), bool(value))
-        elif key in SIDECAR_FLAGS:
+        elif key in SIDECAR_FLAGS and ctx.support.has("routing", "proxy", "extraArgs"):
             text = str(value).lower() if isinstance(value, bool) else str(value)
             extra.append(f"--{SIDECAR_FLAGS[key]}={text}")
             ctx.report.mapped(path, ("routing", "proxy", "extraArgs"),
                               "check the pinned sidecar image still takes the flag")
+        elif key in SIDECAR_FLAGS:
+            ctx.report.unmapped(path, "this chart version has no routing.proxy.extraArgs")
         elif key == "debugLevel":
             ctx.report.unmapped(path, "sidecar verbosity: add the flag your sidecar image "
                                 "takes to routing.proxy.extraArgs")
-    if extra and ctx.support.has("routing", "proxy", "extraArgs"):
+    if extra:
         out.values.setdefault("proxy", {})["extraArgs"] = extra
 
 
