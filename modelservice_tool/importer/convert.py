@@ -157,6 +157,7 @@ def convert_source(source: ValuesSource, chart: Path) -> Conversion:
 
 
 def _convert(source: ValuesSource, chart: Path) -> Conversion:
+    """The conversion steps: model, roles, routing, shared blocks, top level, checks."""
     generation = detect_generation(source.data)
     ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
     artifacts = convert_artifacts(ctx)
