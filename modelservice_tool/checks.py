@@ -7,6 +7,7 @@ InferencePool, a LeaderWorkerSet) pass trivially.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +55,26 @@ def _engine(template: dict[str, Any]) -> dict[str, Any]:
     return template["spec"]["containers"][0]
 
 
+def engine_tokens(container: dict[str, Any]) -> list[str]:
+    """The engine's command line; for a shell wrapper (`sh -c` script, as multi-node pods
+    use) the tokens of its `vllm serve` line."""
+    tokens = [*container.get("command", []), *container.get("args", [])]
+    if len(tokens) >= 3 and tokens[0].endswith("sh") and tokens[1] == "-c":
+        for line in tokens[2].splitlines():
+            if "vllm serve" not in line:
+                continue
+            try:
+                words = shlex.split(line.replace("$((", "\\$(("))
+            except ValueError:  # not a line shlex can split (e.g. a continuation)
+                continue
+            if "vllm" in words and "serve" in words:
+                return words[words.index("vllm"):]
+    return tokens
+
+
 def engine_flags(container: dict[str, Any]) -> dict[str, str]:
     """`--flag=value` and `--flag value` arguments of a container as a dict (bare flags: "")."""
-    tokens = [*container.get("command", []), *container.get("args", [])]
+    tokens = engine_tokens(container)
     flags: dict[str, str] = {}
     for index, token in enumerate(tokens):
         if not token.startswith("--"):
@@ -72,18 +90,32 @@ def _int_flag(flags: dict[str, str], name: str) -> int:
     return int(value) if value.isdigit() else 1
 
 
+def _ranks_per_pod(obj: Manifest, flags: dict[str, str]) -> int:
+    """Accelerators one pod's engine uses: tensor x pipeline x dataLocal in one pod; in a
+    LeaderWorkerSet, tensor x dataLocal (data-parallel mode) or the tensor x pipeline ranks
+    shared by the group's pods (Ray mode)."""
+    tensor = _int_flag(flags, "tensor-parallel-size")
+    pipeline = _int_flag(flags, "pipeline-parallel-size")
+    local = _int_flag(flags, "data-parallel-size-local")
+    if obj["kind"] != "LeaderWorkerSet" or "data-parallel-size-local" in flags:
+        return tensor * pipeline * local
+    size = obj["spec"]["leaderWorkerTemplate"].get("size", 1)
+    return tensor * pipeline // size if (tensor * pipeline) % size == 0 else tensor * pipeline
+
+
+def serving_template(obj: Manifest) -> dict[str, Any]:
+    """The pod template whose engine serves: a Deployment's, an LWS group's leader."""
+    templates = _pod_templates(obj)
+    return templates[0]
+
+
 def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
-    """Accelerators per pod equal tensor x pipeline x dataLocal of the engine flags."""
+    """Accelerators per pod equal what the engine's parallelism flags need in one pod."""
     for obj in model_workloads(objects):
+        flags = engine_flags(_engine(serving_template(obj)))
+        ranks = _ranks_per_pod(obj, flags)
         for template in _pod_templates(obj):
             container = _engine(template)
-            flags = engine_flags(container)
-            ranks = (_int_flag(flags, "tensor-parallel-size")
-                     * _int_flag(flags, "pipeline-parallel-size")
-                     * _int_flag(flags, "data-parallel-size-local"))
-            if obj["kind"] == "LeaderWorkerSet":
-                size = obj["spec"]["leaderWorkerTemplate"].get("size", 1)
-                ranks = max(1, ranks // size) if ranks % size == 0 else ranks
             limits = container.get("resources", {}).get("limits", {})
             found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
             if not found:
@@ -122,16 +154,15 @@ def _container_ports(template: dict[str, Any]) -> dict[str | int, int]:
 def check_engine_port(objects: list[Manifest]) -> Iterator[Finding]:
     """The engine's --port is the first port its container declares."""
     for obj in model_workloads(objects):
-        for template in _pod_templates(obj):
-            container = _engine(template)
-            port = engine_flags(container).get("port")
-            declared = container.get("ports", [])
-            if port and declared and declared[0]["containerPort"] != int(port):
-                first = declared[0]
-                yield Finding("engine-port", object_id(obj),
-                              f"engine listens on --port={port} but the container declares "
-                              f"{first.get('name', 'port')}={first['containerPort']}; "
-                              "set engine.port, not an arg")
+        container = _engine(serving_template(obj))
+        port = engine_flags(container).get("port")
+        declared = container.get("ports", [])
+        if port and declared and declared[0]["containerPort"] != int(port):
+            first = declared[0]
+            yield Finding("engine-port", object_id(obj),
+                          f"engine listens on --port={port} but the container declares "
+                          f"{first.get('name', 'port')}={first['containerPort']}; "
+                          "set engine.port, not an arg")
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -161,7 +192,8 @@ def check_service_targets(objects: list[Manifest]) -> Iterator[Finding]:
 
 def check_pool_selector(objects: list[Manifest]) -> Iterator[Finding]:
     """An InferencePool selects exactly the model pods, on a port they listen on."""
-    model_pods = [t for o in model_workloads(objects) for t in _pod_templates(o)]
+    model_pods = [t for o in model_workloads(objects) for t in _pod_templates(o)
+                  if t["metadata"]["labels"].get("llm-d.ai/inferenceServing") != "false"]
     other_pods = [t for o in objects if o not in model_workloads(objects)
                   for t in _pod_templates(o)]
     for pool in (o for o in objects if o["kind"] == "InferencePool"):
@@ -222,7 +254,7 @@ def check_lws_size(objects: list[Manifest]) -> Iterator[Finding]:
     for lws in (o for o in objects if o["kind"] == "LeaderWorkerSet"):
         template = lws["spec"]["leaderWorkerTemplate"]
         size = template.get("size", 1)
-        flags = engine_flags(_engine(template["workerTemplate"]))
+        flags = engine_flags(_engine(serving_template(lws)))
         limits = _engine(template["workerTemplate"]).get("resources", {}).get("limits", {})
         per_pod = next((int(limits[n]) for n in ACCELERATOR_RESOURCES if n in limits), 1)
         total = (_int_flag(flags, "tensor-parallel-size")
@@ -235,7 +267,7 @@ def check_lws_size(objects: list[Manifest]) -> Iterator[Finding]:
 
 
 def _model_argument(container: dict[str, Any]) -> str | None:
-    tokens = [*container.get("command", []), *container.get("args", [])]
+    tokens = engine_tokens(container)
     if tokens[:2] == ["vllm", "serve"] and len(tokens) > 2:
         return tokens[2]
     return engine_flags(container).get("model")
@@ -244,8 +276,7 @@ def _model_argument(container: dict[str, Any]) -> str | None:
 def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
     """A local model path is inside a mounted volume; a hub id has a writable or set cache."""
     for obj in model_workloads(objects):
-        for template in _pod_templates(obj):
-            container = _engine(template)
+        for container in [_engine(serving_template(obj))]:
             model = _model_argument(container)
             if not model:
                 continue

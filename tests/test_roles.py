@@ -67,7 +67,7 @@ def test_role_specific_fields_differ(tmp_path: Path) -> None:
     assert decode_labels["llm-d.ai/role"] == "decode"
     assert prefill_labels["llm-d.ai/role"] == "prefill"
     service = one(objects, "Service", "test-prefill")
-    assert service["spec"]["selector"] == prefill_labels
+    assert service["spec"]["selector"] == {**prefill_labels, "llm-d.ai/inferenceServing": "true"}
 
 
 def test_selectors_hold_nothing_an_upgrade_changes(tmp_path: Path) -> None:

@@ -324,8 +324,44 @@ VALID_LAYERED_VALUES: dict[str, Any] = {
         "engine": {"args": {"max-num-seqs": 512}, "image": {"tag": None}},
         "service": {"type": "ClusterIP", "annotations": {"a": "b", "c": None}},
         "strategy": {"type": "Recreate"},
+        "autoscaling": {
+            "enabled": True,
+            "minReplicas": 2,
+            "maxReplicas": None,
+            "metrics": {
+                "queue": {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": "vllm:num_requests_waiting"},
+                        "target": {"type": "AverageValue", "averageValue": "5"},
+                    },
+                },
+                "cpu": {"type": "Resource", "resource": None},
+                "old": None,
+            },
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600}},
+        },
+        "podDisruptionBudget": {"enabled": True, "minAvailable": "50%", "maxUnavailable": None},
+        "multiNode": {
+            "enabled": True,
+            "acceleratorsPerNode": 4,
+            "mode": "dataParallel",
+            "startupPolicy": "LeaderReady",
+            "restartPolicy": "None",
+            "subGroupSize": 2,
+            "exclusiveTopology": "cloud.google.com/gke-nodepool",
+            "coordinationPort": None,
+        },
     },
-    "prefill": {"enabled": True, "replicas": 4, "engine": None, "probes": None},
+    "prefill": {
+        "enabled": True,
+        "replicas": 4,
+        "engine": None,
+        "probes": None,
+        "autoscaling": None,
+        "podDisruptionBudget": {"maxUnavailable": "0%"},
+        "multiNode": {"mode": "ray", "subGroupSize": None, "exclusiveTopology": ""},
+    },
     "serviceAccount": {"create": False, "name": "model-reader"},
     "helmTest": {"enabled": False},
     "routing": {
@@ -358,6 +394,28 @@ VALID_LAYERED_VALUES: dict[str, Any] = {
         },
         "proxy": {"enabled": True, "connector": "lmcache", "image": {"tag": None}},
         "kvTransfer": {"role": "kv_producer", "extraConfig": {"a": [1], "b": None}},
+    },
+    "lora": {
+        "adapters": {
+            "sql": {"uri": "hf://yard1/llama-2-7b-sql-lora-test", "revision": "main"},
+            "support": {"uri": "pvc://adapters/support", "imagePath": None},
+            "legal": {"uri": "oci://quay.io/org/legal-lora:1.0", "imagePath": "adapter"},
+            "partial": {"revision": "v2"},
+            "old": None,
+        },
+        "maxLoras": 4,
+        "maxLoraRank": 320,
+        "downloadSize": "50Gi",
+        "downloader": {"image": {"repository": "python", "tag": "3.12-slim"}},
+    },
+    "monitoring": {
+        "podMonitor": {
+            "enabled": True,
+            "interval": "1m30s",
+            "scrapeTimeout": "",
+            "labels": {"release": "prometheus", "old": None},
+            "epp": None,
+        },
     },
     "extraObjects": {"pdb": {"apiVersion": "policy/v1"}, "cm": "kind: ConfigMap", "old": None},
     "global": {"imageRegistry": "registry.example.com"},
@@ -497,6 +555,50 @@ INVALID_CASES = [
     pytest.param({"routing": {"kvTransfer": {"role": "both"}}}, id="kv-role"),
     pytest.param({"routing": {"kvTransfer": {"sideChannelPort": 70000}}}, id="side-port"),
     pytest.param({"routing": {"kvTransfer": {"extraConfig": []}}}, id="kv-extra-list"),
+    pytest.param({"pod": {"autoscaling": {"enabled": True}}}, id="pod-autoscaling"),
+    pytest.param({"pod": {"multiNode": {"enabled": True}}}, id="pod-multi-node"),
+    pytest.param({"decode": {"autoscaling": {"minReplicas": 0}}}, id="hpa-min-0"),
+    pytest.param({"decode": {"autoscaling": {"maxReplicas": "4"}}}, id="hpa-max-string"),
+    pytest.param({"decode": {"autoscaling": {"metrics": [{"type": "Pods"}]}}}, id="hpa-list"),
+    pytest.param(
+        {"decode": {"autoscaling": {"metrics": {"m": {"type": "Custom"}}}}}, id="hpa-type"
+    ),
+    pytest.param({"decode": {"autoscaling": {"metrics": {"m": {"pod": {}}}}}}, id="hpa-src-typo"),
+    pytest.param({"decode": {"autoscaling": {"metrics": {"m": {"pods": 5}}}}}, id="hpa-source"),
+    pytest.param({"decode": {"autoscaling": {"behavior": []}}}, id="hpa-behavior-list"),
+    pytest.param({"decode": {"podDisruptionBudget": {"minAvailable": "50"}}}, id="pdb-percent"),
+    pytest.param({"decode": {"podDisruptionBudget": {"minAvailable": "50 %"}}}, id="pdb-space"),
+    pytest.param({"decode": {"podDisruptionBudget": {"maxUnavailable": -1}}}, id="pdb-negative"),
+    pytest.param({"decode": {"podDisruptionBudget": {"maxUnavailable": 0.5}}}, id="pdb-fraction"),
+    pytest.param({"decode": {"multiNode": {"mode": "tensorParallel"}}}, id="multi-node-mode"),
+    pytest.param({"decode": {"multiNode": {"acceleratorsPerNode": 0}}}, id="accel-per-node-0"),
+    pytest.param({"decode": {"multiNode": {"startupPolicy": "Leader"}}}, id="startup-policy"),
+    pytest.param({"decode": {"multiNode": {"restartPolicy": "Default"}}}, id="restart-policy"),
+    pytest.param({"decode": {"multiNode": {"subGroupSize": 0}}}, id="subgroup-0"),
+    pytest.param({"decode": {"multiNode": {"exclusiveTopology": "a b"}}}, id="exclusive-topo"),
+    pytest.param({"prefill": {"multiNode": {"coordinationPort": 0}}}, id="coordination-port"),
+    pytest.param({"lora": {"adapters": [{"uri": "hf://a/b"}]}}, id="lora-adapters-list"),
+    pytest.param({"lora": {"adapters": {"a": {"uri": "s3://bucket/a"}}}}, id="lora-uri-scheme"),
+    pytest.param({"lora": {"adapters": {"a": {"uri": "pvc+hf://c/hub/a/b"}}}}, id="lora-pvc-hf"),
+    pytest.param({"lora": {"adapters": {"a": {"uri": "org/adapter"}}}}, id="lora-uri-bare"),
+    pytest.param({"lora": {"adapters": {"a": {"url": "hf://a/b"}}}}, id="lora-adapter-typo"),
+    pytest.param({"lora": {"adapters": {"a": "hf://a/b"}}}, id="lora-adapter-string"),
+    pytest.param({"lora": {"maxLoraRank": 7}}, id="lora-rank-7"),
+    pytest.param({"lora": {"maxLoraRank": "16"}}, id="lora-rank-string"),
+    pytest.param({"lora": {"maxLoras": 0}}, id="lora-max-loras-0"),
+    pytest.param({"lora": {"downloadSize": "10GB"}}, id="lora-download-size"),
+    pytest.param({"lora": {"downloadSize": ""}}, id="lora-download-size-empty"),
+    pytest.param({"lora": {"downloader": {"image": {"repository": "x/y:v1"}}}}, id="lora-dl-repo"),
+    pytest.param({"lora": {"downloader": {"image": {"digest": ""}}}}, id="lora-dl-typo"),
+    pytest.param({"monitoring": {"podMonitor": {"interval": "30"}}}, id="monitor-interval"),
+    pytest.param({"monitoring": {"podMonitor": {"interval": "1 m"}}}, id="monitor-interval-sp"),
+    pytest.param({"monitoring": {"podMonitor": {"interval": ""}}}, id="monitor-interval-empty"),
+    pytest.param({"monitoring": {"podMonitor": {"interval": 30}}}, id="monitor-interval-int"),
+    pytest.param({"monitoring": {"podMonitor": {"scrapeTimeout": "10sec"}}}, id="monitor-timeout"),
+    pytest.param({"monitoring": {"podMonitor": {"path": "metrics"}}}, id="monitor-path"),
+    pytest.param({"monitoring": {"podMonitor": {"labels": {"a": 1}}}}, id="monitor-label-number"),
+    pytest.param({"monitoring": {"podMonitor": {"epp": "yes"}}}, id="monitor-epp"),
+    pytest.param({"monitoring": {"serviceMonitor": {}}}, id="monitor-unknown"),
 ]
 
 
@@ -522,6 +624,25 @@ TYPO_CASES = [
         id="routing-timeouts",
     ),
     pytest.param({"routing": {"proxy": {"conector": "nixlv2"}}}, "conector", id="routing-proxy"),
+    pytest.param({"decode": {"autoscaling": {"maxReplica": 3}}}, "maxReplica", id="autoscaling"),
+    pytest.param(
+        {"prefill": {"autoscaling": {"metrics": {"q": {"type": "Pods", "pod": {}}}}}},
+        "pod",
+        id="autoscaling-metric",
+    ),
+    pytest.param(
+        {"decode": {"podDisruptionBudget": {"minAvaliable": 1}}}, "minAvaliable", id="pdb"
+    ),
+    pytest.param(
+        {"decode": {"multiNode": {"acceleratorPerNode": 8}}}, "acceleratorPerNode", id="multi-node"
+    ),
+    pytest.param({"pod": {"autoscaling": {"enabled": True}}}, "autoscaling", id="pod-role-only"),
+    pytest.param({"lora": {"adapter": {}}}, "adapter", id="lora"),
+    pytest.param({"lora": {"adapters": {"a": {"url": "hf://a/b"}}}}, "url", id="lora-adapter"),
+    pytest.param({"monitoring": {"podmonitor": {}}}, "podmonitor", id="monitoring"),
+    pytest.param(
+        {"monitoring": {"podMonitor": {"intervall": "30s"}}}, "intervall", id="pod-monitor"
+    ),
 ]
 
 
@@ -571,6 +692,8 @@ def test_helm_accepts_layered_nulls(
             "strategy": None,
             "engine": {"args": {"max-num-seqs": None}, "env": {"X": None}},
             "volumeMounts": {"templates": None},
+            "autoscaling": {"metrics": {"queue": {"pods": None}, "cpu": None}},
+            "multiNode": {"subGroupSize": None},
         },
         "engine": {"env": {"SWITCHED": None, "FROM": {"value": "z", "valueFrom": None}}},
         "routing": {
@@ -582,6 +705,8 @@ def test_helm_accepts_layered_nulls(
             "httpRoute": {"gateway": {"sectionName": None}},
             "kvTransfer": {"extraConfig": {"b": None}},
         },
+        "lora": {"adapters": {"sql": {"revision": None}, "old": None}},
+        "monitoring": {"podMonitor": {"labels": {"release": None}}},
     }
     override_file = tmp_path / "override.yaml"
     override_file.write_text(yaml.safe_dump(override), encoding="utf-8")

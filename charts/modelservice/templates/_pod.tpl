@@ -1,11 +1,14 @@
 {{/*
-The pod template shared by every model workload (both roles; later also LeaderWorkerSet
-leader and worker templates). Call with (dict "root" $ "role" $roleJSON) where $roleJSON is
-"ms.role" parsed with fromJson. Role-specific values come only from that resolved role.
+The pod template shared by every model workload: both roles, as a Deployment's pods or as
+a LeaderWorkerSet's leader and worker templates. Call with
+(dict "root" $ "role" $roleJSON ["variant" "leader"|"worker"]) where $roleJSON is "ms.role"
+parsed with fromJson. Role-specific values come only from that resolved role; a worker runs
+the worker command line, serves no HTTP and has no HTTP probes.
 */}}
 {{- define "ms.podTemplate" -}}
 {{- $root := .root -}}
 {{- $r := .role -}}
+{{- $worker := eq (.variant | default "") "worker" -}}
 {{- $pod := $r.pod -}}
 {{- $engine := $r.engine -}}
 {{- $image := $engine.image | default dict -}}
@@ -13,7 +16,7 @@ metadata:
   labels:
     {{- include "ms.selectorLabels" (list $root $r.role) | nindent 4 }}
     app.kubernetes.io/component: {{ $r.role }}
-    llm-d.ai/inferenceServing: "true"
+    llm-d.ai/inferenceServing: {{ ternary "false" "true" $worker | quote }}
     llm-d.ai/model: {{ include "ms.labelValue" $r.model.name | quote }}
     {{- with $pod.podLabels }}
     {{- toYaml . | nindent 4 }}
@@ -59,7 +62,10 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   {{- $initContainers := include "ms.namedList" $pod.initContainers | fromJsonArray }}
-  {{- if $r.proxy }}
+  {{- with $r.lora.downloader }}
+  {{- $initContainers = prepend $initContainers (include "ms.loraDownloader" (dict "root" $root "role" $r) | fromJson) }}
+  {{- end }}
+  {{- if and $r.proxy (not $worker) }}
   {{- $initContainers = prepend $initContainers (include "ms.routingSidecar" (dict "root" $root "role" $r) | fromJson) }}
   {{- end }}
   {{- with $initContainers }}
@@ -70,11 +76,11 @@ spec:
     - name: {{ $engine.type | default "vllm" }}
       image: {{ include "ms.image" $image }}
       imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
-      {{- with $r.command }}
+      {{- with ternary $r.workerCommand $r.command $worker }}
       command:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $r.args }}
+      {{- with ternary $r.workerArgs $r.args $worker }}
       args:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -91,8 +97,15 @@ spec:
           containerPort: {{ $r.sideChannelPort }}
           protocol: TCP
         {{- end }}
+        {{- if $r.multiNode.enabled }}
+        - name: coordination
+          containerPort: {{ $r.multiNode.port }}
+          protocol: TCP
+        {{- end }}
+      {{- if not $worker }}
       {{- with include "ms.probes" (dict "probes" $pod.probes "port" $r.portName) | trim }}
       {{- . | nindent 6 }}
+      {{- end }}
       {{- end }}
       {{- with $r.resources }}
       resources:
@@ -107,6 +120,9 @@ spec:
         {{- if ($pod.shm | default dict).enabled }}
         - name: shm
           mountPath: /dev/shm
+        {{- end }}
+        {{- range $r.lora.mounts }}
+        - {{ toYaml . | nindent 10 | trim }}
         {{- end }}
         {{- range $name, $mount := $pod.volumeMounts }}
         {{- if $mount }}
@@ -127,6 +143,9 @@ spec:
         sizeLimit: {{ . }}
         {{- end }}
     {{- end }}
+    {{- end }}
+    {{- range $r.lora.volumes }}
+    - {{ toYaml . | nindent 6 | trim }}
     {{- end }}
     {{- range $name, $volume := $pod.volumes }}
     {{- if $volume }}
@@ -227,5 +246,27 @@ restartPolicy Always) on the Service port, forwarding to vLLM on the moved port.
   "ports" (list (dict "name" "http" "containerPort" (int $r.servicePort) "protocol" "TCP"))
   "securityContext" (dict "allowPrivilegeEscalation" false "readOnlyRootFilesystem" true "capabilities" (dict "drop" (list "ALL"))) -}}
 {{- with include "ms.compact" ($proxy.resources | default dict) | fromJson }}{{ $_ := set $container "resources" . }}{{ end -}}
+{{- toJson $container -}}
+{{- end -}}
+
+{{/* The init container that downloads hf:// LoRA adapters into /lora before the engine
+starts (python3 + huggingface_hub from the downloader image, default the engine image). */}}
+{{- define "ms.loraDownloader" -}}
+{{- $root := .root -}}
+{{- $r := .role -}}
+{{- $engineImage := $r.engine.image | default dict -}}
+{{- $image := include "ms.imageWithDefault" (list (($root.Values.lora | default dict).downloader | default dict).image (dict "repository" $engineImage.repository "tag" (toString $engineImage.tag))) | fromJson -}}
+{{- $env := list (dict "name" "HF_HOME" "value" "/lora/.cache") -}}
+{{- with $root.Values.model.authSecretName -}}
+{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" ($root.Values.model.authSecretKey | default "HF_TOKEN")))) -}}
+{{- end -}}
+{{- $container := dict
+  "name" "lora-download"
+  "image" (include "ms.image" $image)
+  "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent")
+  "command" (list "python3" "-c" $r.lora.downloader.script)
+  "env" $env
+  "volumeMounts" (list (dict "name" "lora-downloads" "mountPath" "/lora")) -}}
+{{- with $r.pod.securityContext }}{{ $_ := set $container "securityContext" . }}{{ end -}}
 {{- toJson $container -}}
 {{- end -}}

@@ -3,7 +3,8 @@ One role (decode or prefill) fully resolved: `pod` deep-merged under the role, `
 under the role's `engine`, accelerators counted, the engine command line built.
 Call with (list $ "decode"); returns JSON:
   role, name, enabled, replicas, parallelism, pod (merged pod settings), engine (merged),
-  acceleratorCount, resources, command, args, env,
+  acceleratorCount, resources, command, args (single pod or multi-node leader), workerCommand,
+  workerArgs (multi-node workers), multiNode, lora, autoscaling, podDisruptionBudget, env,
   port (vLLM's), portName, servicePort (what clients reach), proxy (routing sidecar in front),
   pd (prefill/decode disaggregation on), sideChannelPort
 */}}
@@ -40,7 +41,7 @@ use instead. */}}
 
 {{- /* pod settings: chart/preset/model `pod` block, then the role's own keys */ -}}
 {{- $pod := deepCopy ($root.Values.pod | default dict) -}}
-{{- $roleOwn := omit $values "enabled" "replicas" "parallelism" "engine" "service" "strategy" -}}
+{{- $roleOwn := omit $values "enabled" "replicas" "parallelism" "engine" "service" "strategy" "autoscaling" "podDisruptionBudget" "multiNode" -}}
 {{- include "ms.merge" (list $pod $roleOwn) -}}
 {{- $engine := deepCopy ($root.Values.engine | default dict) -}}
 {{- include "ms.merge" (list $engine ($values.engine | default dict)) -}}
@@ -51,21 +52,14 @@ use instead. */}}
 {{- $pp := int $par.pipeline -}}
 {{- $dp := int $par.data -}}
 {{- $dpLocal := int $par.dataLocal -}}
-{{- if gt $dpLocal $dp -}}
-{{- fail (printf "%s.parallelism: dataLocal (%d) is larger than data (%d); dataLocal is the share of the data-parallel ranks that runs inside one pod" $role $dpLocal $dp) -}}
-{{- end -}}
-{{- if ne (mod $dp $dpLocal) 0 -}}
-{{- fail (printf "%s.parallelism: data (%d) must be a multiple of dataLocal (%d)" $role $dp $dpLocal) -}}
-{{- end -}}
-{{- if gt $dp $dpLocal -}}
-{{- fail (printf "%s.parallelism: data (%d) > dataLocal (%d) spreads one engine over several pods, which needs a multi-node (LeaderWorkerSet) role; set dataLocal: %d to keep all ranks in one pod" $role $dp $dpLocal $dp) -}}
-{{- end -}}
+{{- $multi := include "ms.multiNode" (list $root $role $par) | fromJson -}}
+{{- $lora := include "ms.lora" $root | fromJson -}}
 
 {{- /* accelerators */ -}}
 {{- $acc := $pod.accelerator | default dict -}}
 {{- $accType := $acc.type | default "nvidia" -}}
 {{- $resourceName := $acc.resourceName | default (include "ms.acceleratorResource" $accType) -}}
-{{- $count := mul $tp $pp $dpLocal -}}
+{{- $count := int $multi.perPod -}}
 {{- if not (kindIs "invalid" $acc.count) -}}
 {{- $count = int $acc.count -}}
 {{- end -}}
@@ -106,6 +100,12 @@ use instead. */}}
 {{- else -}}
   {{- $managed := include "ms.managedFlags" . | fromJson -}}
   {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
+  {{- if $lora.enabled -}}
+  {{- range $flag := list "enable-lora" "lora-modules" "max-loras" "max-lora-rank" }}{{ $_ := set $managed $flag "lora" }}{{ end -}}
+  {{- end -}}
+  {{- if $multi.enabled -}}
+  {{- range $flag := list "distributed-executor-backend" "data-parallel-address" "data-parallel-rpc-port" "data-parallel-start-rank" "headless" }}{{ $_ := set $managed $flag (printf "%s.multiNode" $role) }}{{ end -}}
+  {{- end -}}
   {{- range $flag, $instead := $managed -}}
   {{- if hasKey $userArgs $flag -}}
   {{- fail (printf "engine.args.%s (or %s.engine.args.%s) is managed by the chart: set %s instead" $flag $role $flag (replace "<role>" $role $instead)) -}}
@@ -130,6 +130,7 @@ use instead. */}}
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
   {{- if $pd }}{{ $args = append $args (printf "--kv-transfer-config=%s" (include "ms.kvTransferConfig" $root)) }}{{ end -}}
+  {{- $args = concat $args $lora.args -}}
 {{- end -}}
 {{- range $flag, $value := $userArgs -}}
   {{- if kindIs "bool" $value -}}
@@ -142,6 +143,20 @@ use instead. */}}
 {{- end -}}
 {{- range $engine.extraArgs | default list -}}
 {{- $args = append $args (include "ms.tpl" (list (include "ms.scalar" .) $ctx)) -}}
+{{- end -}}
+
+{{- /* multi-node: leader and worker command lines */ -}}
+{{- $workerCommand := list -}}
+{{- $workerArgs := list -}}
+{{- if $multi.enabled -}}
+  {{- if ne $mode "vllmServe" -}}
+  {{- fail (printf "%s.multiNode needs engine.mode vllmServe: the chart builds the leader and worker command lines (mode is %s)" $role $mode) -}}
+  {{- end -}}
+  {{- $launch := include "ms.launch" (dict "multi" $multi "args" $args "dpLocal" $dpLocal) | fromJson -}}
+  {{- $command = $launch.leaderCommand -}}
+  {{- $args = $launch.leaderArgs -}}
+  {{- $workerCommand = $launch.workerCommand -}}
+  {{- $workerArgs = $launch.workerArgs -}}
 {{- end -}}
 
 {{- /* environment: model variables, the HF token, then the user's map (which wins) */ -}}
@@ -189,6 +204,12 @@ use instead. */}}
   "resources" $resources
   "command" $command
   "args" $args
+  "workerCommand" $workerCommand
+  "workerArgs" $workerArgs
+  "multiNode" $multi
+  "lora" $lora
+  "autoscaling" ($values.autoscaling | default dict)
+  "podDisruptionBudget" ($values.podDisruptionBudget | default dict)
   "env" $env
   "port" $port
   "portName" (ternary "vllm" "http" $proxy)
