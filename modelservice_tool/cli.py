@@ -208,8 +208,10 @@ def parse_key(key: str) -> KeyPath:
 def _register() -> None:
     """Commands that live in their own modules."""
     from .cluster_cli import COMMANDS
+    from .import_cmd import import_group
+    from .kustomize_base import kustomize_base
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, kustomize_base, import_group]:
         main.add_command(command)
 
 
