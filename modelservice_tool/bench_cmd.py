@@ -112,7 +112,8 @@ def report(result_doc: dict[str, Any], output_dir: Path, title: str) -> str:
               metavar="FILE", help="Model values files of the release.")
 @click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
               help="Overrides of the release.")
-@click.option("--namespace", "-n", default="default", show_default=True)
+@click.option("--namespace", "-n", default="default", show_default=True,
+              help="Namespace of the release and of the bench Job.")
 @load_options
 @click.option("--target", metavar="URL", help="Load this base URL instead of discovering it.")
 @click.option("--model", help="Served model name (default: the release's).")
