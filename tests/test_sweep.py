@@ -365,3 +365,10 @@ def test_sweep_on_a_live_cluster(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     records = ResultsFile(tmp_path / "r.jsonl").load()
     assert [r["status"] for r in records] == ["ok", "ok"]
+
+
+def test_leaderworkerset_sample_counts_every_pod_of_every_group() -> None:
+    sample = EXAMPLES / "deepseek-v3-wide-ep.yaml"  # 2 pods x 8 H100 per LWS group
+    if not sample.is_file():
+        pytest.skip("no LeaderWorkerSet sample in examples/")
+    assert Planner(base_release("nvidia-h100", sample)).base_rendered.gpus == 16
