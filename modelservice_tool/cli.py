@@ -207,11 +207,13 @@ def parse_key(key: str) -> KeyPath:
 
 def _register() -> None:
     """Commands that live in their own modules."""
+    from .bench_cmd import bench_command
     from .cluster_cli import COMMANDS
     from .import_cmd import import_group
     from .kustomize_base import kustomize_base
+    from .sweep_cmd import sweep_command
 
-    for command in [*COMMANDS, kustomize_base, import_group]:
+    for command in [*COMMANDS, kustomize_base, import_group, bench_command, sweep_command]:
         main.add_command(command)
 
 
