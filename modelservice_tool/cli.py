@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -17,7 +17,37 @@ from .sources import KeyPath
 KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose heavier commands (cluster, bench, sweep, import) are imported only when
+    used, so `mst template` does not pay for pyhelm3, optuna or matplotlib at start-up."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "install": "cluster_cli:install",
+        "upgrade": "cluster_cli:upgrade",
+        "diff": "cluster_cli:diff",
+        "status": "cluster_cli:status",
+        "rollback": "cluster_cli:rollback",
+        "uninstall": "cluster_cli:uninstall",
+        "doctor": "cluster_cli:doctor_command",
+        "kustomize-base": "kustomize_base:kustomize_base",
+        "import": "import_cmd:import_group",
+        "bench": "bench_cmd:bench_command",
+        "sweep": "sweep_cmd:sweep_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(f".{module}", __package__), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="mst")
 def main() -> None:
     """ModelService: render, validate and deploy one LLM from a preset plus model values.
@@ -204,17 +234,3 @@ def parse_key(key: str) -> KeyPath:
     """`decode.engine.args` -> ("decode", "engine", "args")."""
     return tuple(part for part in key.split(".") if part)
 
-
-def _register() -> None:
-    """Commands that live in their own modules."""
-    from .bench_cmd import bench_command
-    from .cluster_cli import COMMANDS
-    from .import_cmd import import_group
-    from .kustomize_base import kustomize_base
-    from .sweep_cmd import sweep_command
-
-    for command in [*COMMANDS, kustomize_base, import_group, bench_command, sweep_command]:
-        main.add_command(command)
-
-
-_register()
