@@ -24,6 +24,7 @@ import yaml
 
 from modelservice_tool import doctor, lifecycle
 from modelservice_tool.errors import UserError
+from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import Target
 from support import EXAMPLES, PRESETS, SHARED_CRDS, cluster_problem, helm_binaries
 
@@ -56,17 +57,8 @@ def sample_values() -> Obj:
     """presets/cpu-sim.yaml then examples/qwen3-0.6b-cpu-sim.yaml, maps merged like helm."""
     values: Obj = {}
     for path in (PRESETS / "cpu-sim.yaml", EXAMPLES / "qwen3-0.6b-cpu-sim.yaml"):
-        merge(values, yaml.safe_load(path.read_text()))
+        merge_maps(values, yaml.safe_load(path.read_text()))
     return values
-
-
-def merge(dst: Obj, src: Obj) -> Obj:
-    for key, value in src.items():
-        if isinstance(value, dict) and isinstance(dst.get(key), dict):
-            merge(dst[key], value)
-        else:
-            dst[key] = copy.deepcopy(value)
-    return dst
 
 
 def kubectl(*args: str) -> str:
@@ -158,11 +150,11 @@ def test_release_lifecycle(namespace: str) -> None:
     assert (status.inference_pool is True) if pool_rendered else not status.inference_pool
     assert lifecycle.diff(target, values).empty
 
-    changed = merge(copy.deepcopy(values), {"engine": {"args": {"max-num-seqs": 32}}})
+    changed = merge_maps(copy.deepcopy(values), {"engine": {"args": {"max-num-seqs": 32}}})
     diff = lifecycle.diff(target, changed)
     assert diff.restarts == (DECODE,)
     assert not diff.added and not diff.removed
-    scaled = merge(copy.deepcopy(values), {"decode": {"replicas": 3}})
+    scaled = merge_maps(copy.deepcopy(values), {"decode": {"replicas": 3}})
     assert lifecycle.diff(target, scaled).restarts == ()
 
     second = lifecycle.upgrade(target, changed, timeout=TIMEOUT)

@@ -16,6 +16,7 @@ from pyhelm3.command import Command
 from modelservice_tool import helm as helm_module
 from modelservice_tool import lifecycle
 from modelservice_tool.errors import UserError
+from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import (
     ReleaseStatus,
     Target,
@@ -292,17 +293,8 @@ def sample_values() -> Obj:
     """cpu-sim preset + the Qwen sample, merged like helm merges -f files."""
     values: Obj = {}
     for path in SAMPLE_FILES:
-        deep_merge(values, yaml.safe_load(path.read_text()))
+        merge_maps(values, yaml.safe_load(path.read_text()))
     return values
-
-
-def deep_merge(dst: Obj, src: Obj) -> Obj:
-    for key, value in src.items():
-        if isinstance(value, dict) and isinstance(dst.get(key), dict):
-            deep_merge(dst[key], value)
-        else:
-            dst[key] = copy.deepcopy(value)
-    return dst
 
 
 class FakeCluster:
@@ -418,10 +410,10 @@ def test_diff_renders_the_chart_against_the_release_manifest(
     manifest = "---\n".join(yaml.safe_dump(obj) for obj in rendered)
     FakeCluster(monkeypatch, manifest=manifest)
     assert lifecycle.diff(Target("qwen-sim", "ns"), values).empty
-    changed = deep_merge(copy.deepcopy(values), {"engine": {"args": {"max-num-seqs": 32}}})
+    changed = merge_maps(copy.deepcopy(values), {"engine": {"args": {"max-num-seqs": 32}}})
     assert lifecycle.diff(Target("qwen-sim", "ns"), changed).restarts == (
         "Deployment/qwen-sim-decode",)
-    scaled = deep_merge(copy.deepcopy(values), {"decode": {"replicas": 3}})
+    scaled = merge_maps(copy.deepcopy(values), {"decode": {"replicas": 3}})
     diff = lifecycle.diff(Target("qwen-sim", "ns"), scaled)
     assert [(c.id, c.paths) for c in diff.changed] == [
         ("Deployment/qwen-sim-decode", ("spec.replicas",))]

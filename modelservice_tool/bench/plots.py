@@ -21,6 +21,22 @@ def pyplot() -> Any:
     return plt
 
 
+def style_axis(axis: Any, xlabel: str, ylabel: str) -> None:
+    """Labels, a light grid and the legend: the look every plot shares."""
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend()
+
+
+def save(figure: Any, path: Path) -> Path:
+    """Write the figure as PNG and free it."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot().close(figure)
+    return path
+
+
 def _by_load(result: BenchResult) -> list[LoadPoint]:
     return sorted(result.points, key=lambda point: point.request_rate)
 
@@ -37,15 +53,9 @@ def latency_plot(result: BenchResult, path: Path, title: str) -> Path:
         for percentile, style in zip(PERCENTILES, ("o-", "s--", "^:"), strict=True):
             values = [getattr(getattr(point, field), percentile) for point in points]
             axis.plot(rates, values, style, label=percentile)
-        axis.set_xlabel("achieved load (requests/s)")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-        axis.legend()
+        style_axis(axis, "achieved load (requests/s)", label)
     figure.suptitle(f"{title}: latency vs load")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def throughput_plot(result: BenchResult, path: Path, title: str) -> Path:
@@ -59,12 +69,6 @@ def throughput_plot(result: BenchResult, path: Path, title: str) -> Path:
     for point in points:
         axis.annotate(point.label, (point.request_rate, point.output_tps), fontsize=8,
                       textcoords="offset points", xytext=(4, -12))
-    axis.set_xlabel("achieved load (requests/s)")
-    axis.set_ylabel("tokens/s")
-    axis.grid(alpha=0.3)
-    axis.legend()
+    style_axis(axis, "achieved load (requests/s)", "tokens/s")
     axis.set_title(f"{title}: throughput vs load")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bench.plots import pyplot
+from ..bench.plots import pyplot, save, style_axis
 from .pareto import objective_value, pareto_front
 from .results import Record
 
@@ -28,15 +28,9 @@ def pareto_plot(records: list[Record], path: Path, *, metric: str, maximize: boo
     for record in front:
         axis.annotate(record["label"], (record[cost], objective_value(record)), fontsize=8,
                       textcoords="offset points", xytext=(5, 4))
-    axis.set_xlabel("accelerators" if cost == "gpus" else "cost per hour")
-    axis.set_ylabel(metric)
-    axis.grid(alpha=0.3)
-    axis.legend()
+    style_axis(axis, "accelerators" if cost == "gpus" else "cost per hour", metric)
     axis.set_title(f"{'max' if maximize else 'min'} {metric} vs {cost}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def trace_plot(records: list[Record], path: Path, *, metric: str, maximize: bool) -> Path:
@@ -55,12 +49,6 @@ def trace_plot(records: list[Record], path: Path, *, metric: str, maximize: bool
         trace.append(best)
     axis.step(xs, [float("nan") if v is None else v for v in trace], where="post",
               label="best so far")
-    axis.set_xlabel("benchmarked variant (run order)")
-    axis.set_ylabel(metric)
-    axis.grid(alpha=0.3)
-    axis.legend()
+    style_axis(axis, "benchmarked variant (run order)", metric)
     axis.set_title("search progress")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
