@@ -141,3 +141,20 @@ def samples() -> list[dict[str, str]]:
 def sample_files(sample: dict[str, str]) -> tuple[Path, Path]:
     """The preset and model files of one sample."""
     return PRESETS / f"{sample['preset']}.yaml", EXAMPLES / sample["file"]
+
+
+def assert_valid_stack(objects: list[Obj], versions: tuple[str, ...] = ("1.33", "1.35")) -> None:
+    """Core objects valid for each Kubernetes version, custom resources valid against the
+    upstream CRDs (skips when they are absent), and no cross-object finding."""
+    import pytest
+
+    from modelservice_tool.checks import run_checks
+    from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
+
+    crds = crd_schemas()
+    if crds is None:
+        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
+    for version in versions:
+        problems = list(validate_manifests(objects, KubernetesSchemas(version), crds))
+        assert not problems, f"k8s {version}:\n" + "\n".join(map(str, problems))
+    assert run_checks(objects) == []

@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from modelservice_tool.checks import run_checks
-from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
 from support import (
-    SHARED_CRDS,
-    crd_schemas,
+    assert_valid_stack,
     find,
     one,
     render_values,
@@ -51,18 +48,11 @@ def epp_config(objects: list[Obj]) -> dict[str, Any]:
     return yaml.safe_load(one(objects, "ConfigMap", "test-epp")["data"]["config.yaml"])
 
 
-def assert_valid(objects: list[Obj]) -> None:
-    crds = crd_schemas()
-    if crds is None:
-        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
-    problems = list(validate_manifests(objects, KubernetesSchemas("1.34"), crds))
-    assert not problems, "\n".join(map(str, problems))
-    assert run_checks(objects) == []
 
 
 def test_pd_sample_renders_the_full_stack(tmp_path: Path) -> None:
     objects = pd_sample(tmp_path)
-    assert_valid(objects)
+    assert_valid_stack(objects)
     assert kinds(objects) == [
         ("ConfigMap", "test-epp"),
         ("Deployment", "test-decode"), ("Deployment", "test-epp"), ("Deployment", "test-prefill"),
@@ -117,7 +107,7 @@ def test_other_kv_connector_is_selectable(tmp_path: Path) -> None:
 
 def test_single_role_samples_have_no_sidecar_and_the_default_profile(tmp_path: Path) -> None:
     objects = sim_sample(tmp_path)
-    assert_valid(objects)
+    assert_valid_stack(objects)
     decode = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
     assert "initContainers" not in decode
     assert not any("kv-transfer" in arg for arg in decode["containers"][0]["args"])
@@ -181,7 +171,7 @@ def test_epp_role_is_namespaced_and_minimal(tmp_path: Path) -> None:
 
 def test_metrics_auth_is_the_only_cluster_scoped_opt_in(tmp_path: Path) -> None:
     objects = pd_sample(tmp_path, {"routing": {"epp": {"metricsAuth": {"enabled": True}}}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     cluster_role = one(objects, "ClusterRole")
     assert {r["resources"][0] for r in cluster_role["rules"]} == {
         "tokenreviews", "subjectaccessreviews"}
@@ -195,7 +185,7 @@ def test_httproute_to_the_pool_with_long_timeouts(tmp_path: Path) -> None:
     objects = pd_sample(tmp_path, {"routing": {"httpRoute": {
         "gateway": {"name": "gw", "namespace": "infra", "sectionName": "http"},
         "rewritePrefix": "/", "path": "/llama", "hostnames": ["llm.example.com"]}}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     route = one(objects, "HTTPRoute", "test")
     assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io",
                                             "kind": "Gateway", "name": "gw",
@@ -254,7 +244,7 @@ def test_legacy_generation_switches_every_piece_together(tmp_path: Path) -> None
     objects = pd_sample(tmp_path, {"routing": {
         "generation": "v1alpha2", "objective": {"enabled": True, "criticality": "Critical"},
         "httpRoute": {"gateway": {"name": "gw"}}}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     pool = one(objects, "InferencePool", "test")
     assert pool["apiVersion"] == "inference.networking.x-k8s.io/v1alpha2"
     assert pool["spec"]["targetPortNumber"] == 8000

@@ -11,12 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from modelservice_tool.checks import run_checks
-from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
 from support import (
     CHART,
-    SHARED_CRDS,
-    crd_schemas,
+    assert_valid_stack,
     find,
     helm_binaries,
     one,
@@ -34,14 +31,6 @@ def render(tmp_path: Path, values: dict[str, Any], *files: Path) -> list[Obj]:
     return render_values(tmp_path, {**BASE, **values}, *files)
 
 
-def assert_valid(objects: list[Obj]) -> None:
-    crds = crd_schemas()
-    if crds is None:
-        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
-    for version in ("1.33", "1.35"):
-        problems = list(validate_manifests(objects, KubernetesSchemas(version), crds))
-        assert not problems, "\n".join(map(str, problems))
-    assert run_checks(objects) == []
 
 
 def fails(tmp_path: Path, values: dict[str, Any], message: str) -> None:
@@ -63,7 +52,7 @@ AUTOSCALING = {
 
 def test_hpa_owns_replicas_of_a_deployment(tmp_path: Path) -> None:
     objects = render(tmp_path, {"decode": {"replicas": 3, "autoscaling": AUTOSCALING}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     assert "replicas" not in one(objects, "Deployment", "test-decode")["spec"]
     hpa = one(objects, "HorizontalPodAutoscaler", "test-decode")
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -77,7 +66,7 @@ def test_hpa_scales_a_leaderworkerset(tmp_path: Path) -> None:
     objects = render(tmp_path, {"decode": {
         "parallelism": {"tensor": 16}, "multiNode": {"enabled": True},
         "autoscaling": AUTOSCALING}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     assert "replicas" not in one(objects, "LeaderWorkerSet", "test-decode")["spec"]
     hpa = one(objects, "HorizontalPodAutoscaler", "test-decode")
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "leaderworkerset.x-k8s.io/v1",
@@ -110,7 +99,7 @@ def test_min_above_max_fails(tmp_path: Path) -> None:
 def test_pod_disruption_budget(tmp_path: Path, budget: dict[str, Any],
                                expected: dict[str, Any]) -> None:
     objects = render(tmp_path, {"decode": {"podDisruptionBudget": budget}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     pdb = one(objects, "PodDisruptionBudget", "test-decode")
     spec = dict(pdb["spec"])
     selector = spec.pop("selector")
@@ -139,7 +128,7 @@ def test_group_size_follows_parallelism(tmp_path: Path, parallelism: dict[str, A
                                         mode: str) -> None:
     objects = render(tmp_path, {"decode": {
         "parallelism": parallelism, "multiNode": {"enabled": True, **multi}}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     lws = one(objects, "LeaderWorkerSet", "test-decode")
     template = lws["spec"]["leaderWorkerTemplate"]
     assert template["size"] == size
@@ -197,7 +186,7 @@ def test_lws_policies_and_exclusive_topology(tmp_path: Path) -> None:
     objects = render(tmp_path, {"decode": {"parallelism": {"tensor": 16}, "multiNode": {
         "enabled": True, "startupPolicy": "LeaderReady", "restartPolicy": "None",
         "subGroupSize": 1, "exclusiveTopology": "cloud.google.com/gke-nodepool"}}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     lws = one(objects, "LeaderWorkerSet", "test-decode")
     assert lws["metadata"]["annotations"] == {
         "leaderworkerset.sigs.k8s.io/exclusive-topology": "cloud.google.com/gke-nodepool"}
@@ -248,7 +237,7 @@ LORA = {"adapters": {
 def test_lora_modules_point_where_adapters_land(tmp_path: Path) -> None:
     objects = render(tmp_path, {"lora": LORA, "model": {"uri": "hf://org/m",
                                                         "authSecretName": "hf"}})
-    assert_valid(objects)
+    assert_valid_stack(objects)
     spec = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
     engine = spec["containers"][0]
     args = engine["args"]
@@ -309,7 +298,7 @@ def test_pod_monitors_per_role_and_epp(tmp_path: Path) -> None:
     objects = render_values(tmp_path, {"monitoring": {"podMonitor": {
         "enabled": True, "interval": "15s", "labels": {"release": "prometheus"}}}},
         *sample_files(sample))
-    assert_valid(objects)
+    assert_valid_stack(objects)
     monitors = {m["metadata"]["name"]: m for m in find(objects, "PodMonitor")}
     assert set(monitors) == {"test-decode", "test-prefill", "test-epp"}
     decode = monitors["test-decode"]
