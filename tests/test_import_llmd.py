@@ -16,6 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from modelservice_tool.checks import run_checks
 from modelservice_tool.import_cmd import import_group
 from modelservice_tool.importer import Status, convert_file, document
 from modelservice_tool.importer.hoist import split_common
@@ -25,12 +26,14 @@ from modelservice_tool.importer.vllm_args import parse, typed
 from modelservice_tool.layers_io import Inputs, load_layers, schema_problems
 from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
 from modelservice_tool.sources import KeyPath, format_path
-from support import CHART, EXAMPLES, REPO, Obj, find, one, render
+from support import CHART, EXAMPLES, REPO, SHARED_CRDS, Obj, crd_schemas, find, one, render
 
 FIXTURES = REPO / "tests" / "fixtures" / "llm-d-modelservice"
 NAMES = sorted(path.stem for path in FIXTURES.glob("*.yaml"))
 ACCELERATORS = ("nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi", "google.com/tpu",
                 "rebellions.ai/ATOM")
+# Custom commands that take their parallelism from shell variables.
+SHELL_PARALLELISM = ("v0.3-pvc-hf-custom", "v0.3-wide-ep-lws")
 SUPPORT = ChartSupport.load(CHART)
 needs_routing = pytest.mark.skipif(not SUPPORT.has("routing", "kvTransfer"),
                                    reason="this chart version has no routing values")
@@ -104,6 +107,21 @@ def test_rendered_objects_are_valid_kubernetes(converted: dict[str, Path], name:
     assert [str(p) for p in validate_manifests(core, schemas)] == []
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_rendered_custom_resources_are_valid(converted: dict[str, Path], name: str) -> None:
+    """LeaderWorkerSets, HPAs and PodMonitors against the upstream CRDs, and the chart's own
+    cross-object checks (HPA targets, PodMonitor ports, LWS group sizes)."""
+    crds = crd_schemas()
+    if crds is None:
+        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
+    rendered = objects(converted, name)
+    assert [str(p) for p in validate_manifests(rendered, KubernetesSchemas("1.33"), crds)] == []
+    findings = run_checks(rendered)
+    if name in SHELL_PARALLELISM:  # the check cannot read `--tensor-parallel-size $TP_SIZE`
+        findings = [f for f in findings if f.check != "accelerators"]
+    assert findings == []
+
+
 # --- compared on what matters ---------------------------------------------------------
 
 
@@ -112,7 +130,7 @@ class Role:
     """What a role's pods must look like after the conversion."""
 
     image: str
-    replicas: int
+    replicas: int | None  # None: an HPA owns the count
     model: str | None = None
     served: str | None = None
     port: int = 8000
@@ -196,7 +214,7 @@ EXPECTED: dict[str, dict[str, Role]] = {
                             "OTEL_TRACES_SAMPLER_ARG": "0.1"},
                        accelerators={"nvidia.com/gpu": 2},
                        volumes={"model-storage": "/model-cache"}),
-        "prefill": Role("ghcr.io/llm-d/llm-d-hpu:v0.4.0", 2, "/model-cache",
+        "prefill": Role("ghcr.io/llm-d/llm-d-hpu:v0.4.0", None, "/model-cache",
                         "ibm-granite/granite-3.3-8b-instruct",
                         flags={"max-model-len": "16384"},
                         env={"PT_HPU_ENABLE_LAZY_COLLECTIVES": "true"},
@@ -208,6 +226,39 @@ EXPECTED: dict[str, dict[str, Role]] = {
                        env={"HF_TOKEN": {"secretKeyRef": {"name": "llm-d-hf-token",
                                                           "key": "HF_TOKEN"}}}),
     },
+    "v0.3-dp-lws-hpa-monitor": {  # the LeaderWorkerSet leader
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.3.0", None, "deepseek-ai/DeepSeek-R1-0528",
+                       "deepseek-ai/DeepSeek-R1-0528",
+                       flags={"data-parallel-size": "16", "data-parallel-size-local": "8",
+                              "enable-expert-parallel": "", "max-model-len": "32768",
+                              "data-parallel-address": "$(LWS_LEADER_ADDRESS)",
+                              "data-parallel-rpc-port": "5555",
+                              "data-parallel-start-rank": "0"},
+                       env={"VLLM_ALL2ALL_BACKEND": "deepep_low_latency",
+                            "HF_TOKEN": {"secretKeyRef": {"name": "llm-d-hf-token",
+                                                          "key": "HF_TOKEN"}}},
+                       accelerators={"nvidia.com/gpu": 8}, affinity=("H200",)),
+    },
+    "v0.4-ray-tp8-pp2": {  # the LeaderWorkerSet leader: a Ray head, then vllm serve
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 1, command=("/bin/sh", "-c"),
+                       script="exec vllm serve 'meta-llama/Llama-3.1-405B-Instruct' "
+                              "'--port=8000' '--served-model-name=meta-llama/Llama-3.1-405B-"
+                              "Instruct' '--tensor-parallel-size=8' '--pipeline-parallel-size=2'"
+                              " '--max-model-len=16384' --distributed-executor-backend=ray",
+                       accelerators={"nvidia.com/gpu": 8},
+                       affinity=("NVIDIA-H100-80GB-HBM3",)),
+    },
+    "v0.3-lora-adapters": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.3.0", 2, "meta-llama/Llama-3.1-8B-Instruct",
+                       "meta-llama/Llama-3.1-8B-Instruct",
+                       flags={"enable-lora": "", "lora-modules": "", "max-loras": "2",
+                              "max-lora-rank": "32", "max-model-len": "8192"},
+                       accelerators={"nvidia.com/gpu": 1},
+                       volumes={"lora-downloads": "/lora",
+                                "lora-support-chat": "/lora-pvc/support-chat",
+                                "adapters": "/adapters"},
+                       affinity=("NVIDIA-L4",)),
+    },
 }
 
 
@@ -217,6 +268,18 @@ BASE_NAME = {"v0.4-heterogeneous-oci": "granite"}
 
 def deployment(converted: dict[str, Path], name: str, role: str) -> Obj:
     return one(objects(converted, name), "Deployment", f"{BASE_NAME.get(name, 'ms')}-{role}")
+
+
+def workload(converted: dict[str, Path], name: str, role: str) -> Obj:
+    """The role's Deployment, or its LeaderWorkerSet seen as one (the leader's template)."""
+    rendered = objects(converted, name)
+    object_name = f"{BASE_NAME.get(name, 'ms')}-{role}"
+    groups = find(rendered, "LeaderWorkerSet", object_name)
+    if not groups:
+        return one(rendered, "Deployment", object_name)
+    spec = groups[0]["spec"]
+    return {"spec": {**{k: v for k, v in spec.items() if k == "replicas"},
+                     "template": spec["leaderWorkerTemplate"]["leaderTemplate"]}}
 
 
 def test_every_fixture_has_expectations() -> None:
@@ -244,7 +307,7 @@ def _view(deployment: Obj) -> dict[str, Any]:
              .get("nodeSelectorTerms", []))
     return {
         "image": engine["image"], "command": command, "args": args, "flags": flags,
-        "model": model, "replicas": deployment["spec"]["replicas"],
+        "model": model, "replicas": deployment["spec"].get("replicas"),
         "env": {e["name"]: e.get("value", e.get("valueFrom")) for e in engine.get("env", [])},
         "limits": engine.get("resources", {}).get("limits", {}),
         "ports": {p["name"]: p["containerPort"] for p in engine["ports"]},
@@ -260,7 +323,7 @@ def _view(deployment: Obj) -> dict[str, Any]:
 def test_rendered_role_matches_the_old_chart(converted: dict[str, Path], name: str,
                                              role: str) -> None:
     expected = EXPECTED[name][role]
-    view = _view(deployment(converted, name, role))
+    view = _view(workload(converted, name, role))
     assert view["image"] == expected.image
     assert view["replicas"] == expected.replicas
     if expected.command:
@@ -340,6 +403,226 @@ def test_pre_v03_routing_objects_carry_over(converted: dict[str, Path]) -> None:
     assert not find(pvc, "Deployment", "ms-epp")
 
 
+# --- scaling, multi-node, LoRA and monitoring -----------------------------------------
+
+
+def _entries(name: str, status: Status) -> dict[str, str]:
+    """Report entries of one status: input key (or target) -> target and detail."""
+    return {format_path(e.source) if e.source else e.target_text: f"{e.target_text}: {e.detail}"
+            for e in conversion(name).report.of(status)}
+
+
+def test_data_parallel_group_with_an_hpa_and_a_podmonitor(converted: dict[str, Path]) -> None:
+    rendered = objects(converted, "v0.3-dp-lws-hpa-monitor")
+    group = one(rendered, "LeaderWorkerSet", "ms-decode")
+    assert "replicas" not in group["spec"]  # the HPA owns it
+    template = group["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2  # data 16 / dataLocal 8, the old workers
+    assert template["subGroupPolicy"] == {"subGroupSize": 2}
+    worker = template["workerTemplate"]["spec"]["containers"][0]
+    assert "--headless --data-parallel-start-rank=$$((LWS_WORKER_INDEX * 8))" in worker["args"][0]
+    assert "--data-parallel-rpc-port=5555" in worker["args"][0]
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == 8
+    hpa = one(rendered, "HorizontalPodAutoscaler", "ms-decode")["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "leaderworkerset.x-k8s.io/v1",
+                                     "kind": "LeaderWorkerSet", "name": "ms-decode"}
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+    assert hpa["metrics"][0]["pods"]["metric"]["name"] == "vllm:num_requests_waiting"
+    monitor = one(rendered, "PodMonitor", "ms-decode")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["podMetricsEndpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "15s"}]
+    assert one(rendered, "PodMonitor", "ms-epp")["spec"]["podMetricsEndpoints"][0]["port"] == \
+        "metrics"
+    mapped = _entries("v0.3-dp-lws-hpa-monitor", Status.MAPPED)
+    assert mapped["multinode"].startswith("decode.multiNode")
+    assert mapped["decode.containers[0].args[2]"].startswith("decode.multiNode.coordinationPort")
+    assert "decode.containers[0].args[1]" in _entries("v0.3-dp-lws-hpa-monitor", Status.SKIPPED)
+    attention = _entries("v0.3-dp-lws-hpa-monitor", Status.UNMAPPED)
+    assert set(attention) == {"decode.autoscaling.enabled", "decode.subGroupExclusiveTopology",
+                              "decode.monitoring.podmonitor.relabelings"}
+    assert "scaling on its metrics" in attention["decode.autoscaling.enabled"]
+
+
+def test_tensor_and_pipeline_over_nodes_run_on_ray(converted: dict[str, Path]) -> None:
+    rendered = objects(converted, "v0.4-ray-tp8-pp2")
+    group = one(rendered, "LeaderWorkerSet", "ms-decode")["spec"]
+    assert group["replicas"] == 1
+    assert group["leaderWorkerTemplate"]["size"] == 2  # tensor 8 x pipeline 2 over 8-GPU pods
+    worker = group["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"][0]
+    assert worker["args"] == ["exec ray start --address=$(LWS_LEADER_ADDRESS):6379 "
+                              "--num-gpus=8 --block --disable-usage-stats"]
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == 8
+    assert not find(rendered, "HorizontalPodAutoscaler") and not find(rendered, "PodMonitor")
+    values = conversion("v0.4-ray-tp8-pp2").values
+    assert values["decode"]["multiNode"] == {"enabled": True, "mode": "ray",
+                                             "acceleratorsPerNode": 8}
+    assert values["engine"]["mode"] == "vllmServe"
+    attention = _entries("v0.4-ray-tp8-pp2", Status.UNMAPPED)
+    assert "imageDefault -> vllmServe" in attention["decode.containers[0].modelCommand"]
+    skipped = _entries("v0.4-ray-tp8-pp2", Status.SKIPPED)
+    assert "ray launch" in skipped["decode.containers[0].args[2]"]
+
+
+def test_autoscaled_role_and_podmonitors_of_a_pd_release(converted: dict[str, Path]) -> None:
+    rendered = objects(converted, "v0.4-heterogeneous-oci")
+    assert "replicas" not in one(rendered, "Deployment", "granite-prefill")["spec"]
+    assert one(rendered, "Deployment", "granite-decode")["spec"]["replicas"] == 1
+    hpa = one(rendered, "HorizontalPodAutoscaler", "granite-prefill")["spec"]
+    assert hpa["scaleTargetRef"]["kind"] == "Deployment"
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 2)
+    assert "metrics" not in hpa
+    assert not find(rendered, "HorizontalPodAutoscaler", "granite-decode")
+    ports = {m["metadata"]["name"]: m["spec"]["podMetricsEndpoints"][0]
+             for m in find(rendered, "PodMonitor")}
+    assert ports["granite-decode"] == {"port": "vllm", "path": "/metrics", "interval": "15s"}
+    assert ports["granite-prefill"]["port"] == "http"  # only decode enabled it: one setting
+    mapped = _entries("v0.4-heterogeneous-oci", Status.MAPPED)
+    assert "prefill scraped too" in mapped["decode.monitoring.podmonitor.enabled"]
+
+
+def test_lora_flags_become_adapters(converted: dict[str, Path]) -> None:
+    pod = deployment(converted, "v0.3-lora-adapters", "decode")["spec"]["template"]["spec"]
+    args = pod["containers"][0]["args"]
+    start = args.index("--lora-modules")
+    assert args[start + 1:start + 3] == ["sql=/lora/sql", "support-chat=/lora-pvc/support-chat"]
+    assert args.count("--enable-lora") == 1
+    download = next(c for c in pod["initContainers"] if c["name"] == "lora-download")
+    assert "my-org/llama-3.1-8b-sql-lora" in download["command"][-1]
+    claim = next(v for v in pod["volumes"] if v["name"] == "lora-support-chat")
+    assert claim["persistentVolumeClaim"]["claimName"] == "lora-adapters"
+    assert conversion("v0.3-lora-adapters").values["lora"] == {
+        "adapters": {"sql": {"uri": "hf://my-org/llama-3.1-8b-sql-lora"},
+                     "support-chat": {"uri": "pvc://lora-adapters/support-chat"}},
+        "maxLoras": 2, "maxLoraRank": 32}
+    assert _entries("v0.3-lora-adapters", Status.UNMAPPED) == {}
+
+
+def _converted(tmp_path: Path, text: str) -> tuple[dict[str, Any], dict[str, str], list[Obj]]:
+    """(values, needs-attention entries, rendered objects) of an inline input file."""
+    path, output, report = tmp_path / "in.yaml", tmp_path / "out.yaml", tmp_path / "r.json"
+    path.write_text(text)
+    result = run(str(path), "-o", str(output), "--report", str(report))
+    assert result.exit_code == 0, result.stderr
+    attention = {e["source"] or e["target"]: e["detail"]
+                 for e in json.loads(report.read_text())["entries"]
+                 if e["status"] == "needs attention"}
+    return yaml.safe_load(output.read_text()), attention, render(output, release="case")
+
+
+def _role(name: str, block: str = "", args: str = "", container: str = "") -> str:
+    """One vLLM role of an input file: extra role keys (`block`), the flags (a YAML flow
+    list's items) and extra engine container keys, as indented YAML."""
+    return (f"{name}:\n  replicas: 1\n{block}  containers:\n    - name: vllm\n"
+            "      image: vllm/vllm-openai:v0.10.1\n      modelCommand: vllmServe\n"
+            f"      args: [{args}]\n{container}")
+
+
+def _input(*roles: str, top: str = "") -> str:
+    """An input file of the given roles, with `top` (YAML) at the top level."""
+    return ("modelArtifacts:\n  uri: hf://Qwen/Qwen3-32B\nrouting:\n  proxy:\n"
+            f"    enabled: false\n{top}" + "".join(roles))
+
+
+GPU8 = "      resources:\n        limits:\n          nvidia.com/gpu: 8\n"
+
+
+@pytest.mark.parametrize(("container", "note"), [
+    (GPU8, None),
+    ("", "acceleratorsPerNode: 8 (tensor x pipeline / 2 pods); the old pods requested 16"),
+], ids=["explicit-8-gpus", "implied-16-gpus"])
+def test_tensor_over_nodes_sizes_the_group_from_the_old_pods(
+        tmp_path: Path, container: str, note: str | None) -> None:
+    values, attention, rendered = _converted(tmp_path, _input(_role(
+        "decode", "  parallelism: {tensor: 16, workers: 2}\n", container=container),
+        top="multinode: true\n"))
+    assert values["decode"]["multiNode"]["acceleratorsPerNode"] == 8
+    assert one(rendered, "LeaderWorkerSet", "case-decode")["spec"]["leaderWorkerTemplate"][
+        "size"] == 2
+    assert attention == {}
+    report = convert_file(tmp_path / "in.yaml", CHART).report
+    defaulted = {e.target_text: e.detail for e in report.of(Status.DEFAULTED)}
+    detail = defaulted["decode.multiNode.acceleratorsPerNode"]
+    assert note is None or note in f"acceleratorsPerNode: {detail}"
+
+
+def test_data_parallel_deployment_becomes_a_group(tmp_path: Path) -> None:
+    values, attention, rendered = _converted(tmp_path, _input(_role(
+        "decode", "  parallelism: {data: 16, dataLocal: 8}\n"), top="multinode: false\n"))
+    assert values["decode"]["multiNode"]["mode"] == "dataParallel"
+    assert one(rendered, "LeaderWorkerSet", "case-decode")["spec"]["leaderWorkerTemplate"][
+        "size"] == 2
+    assert "multinode false" in attention["decode.parallelism"]
+    report = convert_file(tmp_path / "in.yaml", CHART).report
+    skipped = {format_path(e.source): e.detail for e in report.of(Status.SKIPPED) if e.source}
+    assert "decode spread one engine over pods" in skipped["multinode"]
+
+
+@pytest.mark.parametrize(("block", "args", "reason"), [
+    ("  parallelism: {data: 16, dataLocal: 8}\n", "--pipeline-parallel-size, '2'",
+     "pipeline parallelism does not combine"),
+    ("  parallelism: {tensor: 4, workers: 3}\n", "",
+     "tensor x pipeline (4) does not split evenly over 3 pods"),
+], ids=["dp-with-pipeline", "uneven-split"])
+def test_layouts_the_chart_cannot_launch_stay_single_pods(tmp_path: Path, block: str,
+                                                           args: str, reason: str) -> None:
+    values, attention, rendered = _converted(tmp_path, _input(
+        _role("decode", block, args), top="multinode: true\n"))
+    assert "multiNode" not in values["decode"]
+    assert not find(rendered, "LeaderWorkerSet")
+    assert reason in attention["decode.parallelism"]
+    assert "do NOT form one engine" in attention["decode.parallelism"]
+
+
+def test_hpa_keys_a_generator_wrote_are_carried_over(tmp_path: Path) -> None:
+    values, attention, rendered = _converted(tmp_path, _input(_role(
+        "decode", "  autoscaling:\n    enabled: true\n    minReplicas: 1\n"
+        "    maxReplicas: 5\n    targetCPUUtilizationPercentage: 70\n    cooldown: 30\n")))
+    hpa = one(rendered, "HorizontalPodAutoscaler", "case-decode")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 5)
+    assert hpa["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 70}}}]
+    assert "carry it over by hand" in attention["decode.autoscaling.cooldown"]
+    assert values["decode"]["autoscaling"]["enabled"] is True
+
+
+def test_lora_in_a_volume_filled_at_run_time_stays_raw(tmp_path: Path) -> None:
+    values, attention, rendered = _converted(tmp_path, _input(_role(
+        "decode", "  volumes:\n    - name: adapters\n      emptyDir: {}\n",
+        args="--enable-lora, --lora-modules, sql=/adapters/sql, chat=org/chat-lora",
+        container="      volumeMounts:\n        - {name: adapters, mountPath: /adapters}\n")))
+    assert "lora" not in values
+    args = one(rendered, "Deployment", "case-decode")["spec"]["template"]["spec"][
+        "containers"][0]["args"]
+    assert args[-4:] == ["--enable-lora", "--lora-modules", "sql=/adapters/sql",
+                         "chat=org/chat-lora"]
+    assert "volume 'adapters' (emptyDir)" in attention["decode.containers[0].args[2]"]
+
+
+def test_lora_of_one_role_is_shared_with_the_other(tmp_path: Path) -> None:
+    text = _input(_role("decode", args="--lora-modules, sql=org/sql-lora"), _role("prefill"))
+    values, _, rendered = _converted(tmp_path, text)
+    assert values["lora"] == {"adapters": {"sql": {"uri": "hf://org/sql-lora"}}}
+    for role in ("decode", "prefill"):
+        args = one(rendered, "Deployment", f"case-{role}")["spec"]["template"]["spec"][
+            "containers"][0]["args"]
+        assert "sql=/lora/sql" in args
+    report = convert_file(tmp_path / "in.yaml", CHART).report
+    mapped = {format_path(e.source): e.detail for e in report.of(Status.MAPPED) if e.source}
+    assert "prefill now loads them too" in mapped["decode.containers[0].args[1]"]
+
+
+def test_podmonitor_settings_the_roles_disagree_on(tmp_path: Path) -> None:
+    monitor = "  monitoring:\n    podmonitor: {{enabled: true, interval: {}}}\n"
+    text = _input(_role("decode", monitor.format("15s")), _role("prefill", monitor.format("30s")))
+    values, attention, rendered = _converted(tmp_path, text)
+    assert values["monitoring"] == {"podMonitor": {"enabled": True, "interval": "15s"}}
+    assert "differs from decode's '15s'" in attention["prefill.monitoring.podmonitor.interval"]
+    for role in ("decode", "prefill"):
+        endpoint = one(rendered, "PodMonitor", f"case-{role}")["spec"]["podMetricsEndpoints"][0]
+        assert endpoint["interval"] == "15s"
+
+
 # --- the report -----------------------------------------------------------------------
 
 
@@ -360,8 +643,11 @@ def test_unmappable_input_is_reported_with_a_reason() -> None:
                 "tracing"):
         assert key in oci, key
     assert "dual-pod" in oci["requester"]
-    assert "external autoscaler" in oci["prefill.autoscaling"]
-    assert "PodMonitor" in oci["decode.monitoring"]
+    assert "average CPU utilization" in oci["prefill.autoscaling.enabled"]
+    assert "Remove the external autoscaler" in oci["prefill.autoscaling.enabled"]
+    assert "decode.monitoring" not in oci
+    assert "vllmServe" in wide["decode.parallelism"]
+    assert "mode: dataParallel, acceleratorsPerNode: 8" in wide["decode.parallelism"]
     assert _attention("v0.2-pvc-llama70b") == {}
     defaulted = {e.target_text: e.detail
                  for e in conversion("v0.3-wide-ep-lws").report.of(Status.DEFAULTED)}

@@ -17,6 +17,8 @@ from .accelerators import report_global
 from .artifacts import convert_artifacts
 from .context import Context
 from .hoist import hoist
+from .lora import convert_lora
+from .monitoring import convert_monitoring
 from .presets_match import closest_preset
 from .report import Report
 from .roles import Network, RoleResult, convert_role, enabled
@@ -36,7 +38,8 @@ POD_ORDER = ("accelerator", "resources", "nodeSelector", "tolerations", "affinit
              "podSecurityContext", "securityContext", "imagePullSecrets", "volumes",
              "volumeMounts", "initContainers", "sidecars", "shm", "probes",
              "terminationGracePeriodSeconds")
-ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER)
+ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER, "autoscaling",
+              "multiNode")
 ENGINE_ORDER = ("image", "mode", "command", "port", "args", "extraArgs", "env")
 ROUTING_ORDER = ("generation", "inferencePool", "epp", "objective", "httpRoute", "proxy",
                  "kvTransfer")
@@ -157,7 +160,8 @@ def convert_source(source: ValuesSource, chart: Path) -> Conversion:
 
 
 def _convert(source: ValuesSource, chart: Path) -> Conversion:
-    """The conversion steps: model, roles, routing, shared blocks, top level, checks."""
+    """The conversion steps: model, roles (with their multi-node layout and autoscaling),
+    LoRA, routing, shared blocks, monitoring, top level, checks."""
     generation = detect_generation(source.data)
     ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
     artifacts = convert_artifacts(ctx)
@@ -173,6 +177,7 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         raise UserError(f"{source.name}: neither decode nor prefill renders any pod "
                         "(create false or replicas 0): nothing to convert")
     _apply_tracing(ctx, roles)
+    lora = convert_lora(ctx, list(roles.values()), artifacts)
     values: dict[str, Any] = {"model": artifacts.model}
     routing, engine_port = convert_routing(ctx, list(roles.values()), pd)
     shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()})
@@ -196,6 +201,12 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], ROLE_ORDER)}
     if routing:
         values["routing"] = ordered(routing, ROUTING_ORDER)
+    if lora:
+        values["lora"] = lora
+    epp = (routing.get("epp") or {}).get("enabled", True) is not False
+    monitoring = convert_monitoring(ctx, list(roles.values()), epp)
+    if monitoring:
+        values["monitoring"] = monitoring
     convert_toplevel(ctx, list(roles.values()), values)
     report_global(ctx, {res.old_type for res in roles.values()})
     _leftovers(ctx)

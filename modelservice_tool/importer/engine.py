@@ -11,6 +11,7 @@ from ..errors import UserError
 from ..sources import KeyPath, format_path
 from . import vllm_args
 from .context import Context, RoleFacts
+from .lora_args import LoraArgs, find_lora
 from .templates import escape
 
 MODES = {"vllmServe": "vllmServe", "imageDefault": "imageDefault", "custom": "custom"}
@@ -29,6 +30,8 @@ class EngineResult:
     kv_config: dict[str, Any] | None = None
     revision: str | None = None
     text: str = ""  # command and args joined, to look for environment variables used
+    sources: dict[str, KeyPath] = field(default_factory=dict)  # engine.args key -> input
+    lora: LoraArgs | None = None  # LoRA flags, held back for the shared `lora` block
 
 
 def split_image(reference: str) -> dict[str, str] | None:
@@ -127,11 +130,14 @@ def _managed(ctx: Context, where: KeyPath, flag: str, value: Any, facts: RoleFac
 
 def _flags(ctx: Context, path: KeyPath, args: list[Any], facts: RoleFacts,
            out: EngineResult) -> None:
-    parsed = vllm_args.parse([str(arg) for arg in args])
+    lora = find_lora([str(arg) for arg in args], (*path, "args"))
+    if lora.modules or lora.unreadable:
+        out.lora = lora  # reported by the `lora` step, which decides where they go
+    parsed = vllm_args.parse([str(arg) for i, arg in enumerate(args) if i not in lora.indexes])
     positions = _positions(args)
     for index in range(len(args)):
-        if index not in positions.values():  # a flag's value token, or a repeat
-            ctx.report.cover((*path, "args", index))
+        if index not in positions.values() and index not in lora.indexes:
+            ctx.report.cover((*path, "args", index))  # a flag's value token, or a repeat
     for flag, raw in parsed.raw.items():
         if len(raw) > 1 and flag in parsed.flags:
             ctx.report.cover((*path, "args", positions[raw[0]] + 1))
@@ -141,6 +147,7 @@ def _flags(ctx: Context, path: KeyPath, args: list[Any], facts: RoleFacts,
         if _managed(ctx, where, flag, value, facts, out):
             continue
         engine_args[flag] = escape(value) if isinstance(value, str) else value
+        out.sources[flag] = where
         ctx.report.mapped(where, (facts.role, "engine", "args", flag))
     if engine_args:
         out.engine["args"] = engine_args

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ROLE_ONLY = ("enabled", "replicas", "parallelism", "engine", "service", "strategy")
+ROLE_ONLY = ("enabled", "replicas", "parallelism", "engine", "service", "strategy",
+             "autoscaling", "podDisruptionBudget", "multiNode")
 # Maps whose entries are shared one by one; anything else (an image, a toleration, a probe)
 # is shared whole or not at all.
 ENTRY_MAPS = ("args", "env", "resources", "requests", "limits", "accelerator", "nodeSelector",

@@ -88,6 +88,11 @@ class Report:
                         if isinstance(entry.target, tuple) else entry
                         for entry in self.entries]
 
+    def forget(self, source: KeyPath) -> None:
+        """Drop the entries of one input key, so a later step can restate what happened to
+        it (e.g. a flag that a multi-node layout now sets)."""
+        self.entries = [entry for entry in self.entries if entry.source != source]
+
     def cover(self, source: KeyPath) -> None:
         """Account for an input key another entry already describes (a flag's value)."""
         self.covered.add(source)

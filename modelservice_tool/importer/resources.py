@@ -16,15 +16,17 @@ def _count(value: Any) -> int | None:
 
 
 def convert_resources(ctx: Context, path: KeyPath, resources: dict[str, Any],
-                      facts: RoleFacts, parallel_count: int) -> dict[str, Any]:
-    """Requests and limits for the role; `parallel_count` is what this chart derives."""
+                      facts: RoleFacts, parallel_count: int,
+                      rule: str = "tensor x pipeline x dataLocal") -> dict[str, Any]:
+    """Requests and limits for the role; `parallel_count` is what this chart derives (by
+    `rule`)."""
     out: dict[str, Any] = {}
     for kind in ("requests", "limits"):
         for name, value in (resources.get(kind) or {}).items():
             where = (*path, kind, name)
             if name == facts.resource_name and _count(value) == parallel_count:
-                ctx.report.skipped(where, f"{value} = tensor x pipeline x dataLocal: the "
-                                   "chart requests it from parallelism")
+                ctx.report.skipped(where, f"{value} = {rule}: the chart requests it from "
+                                   "parallelism")
                 continue
             out.setdefault(kind, {})[name] = value
             note = ""
@@ -44,7 +46,6 @@ def convert_resources(ctx: Context, path: KeyPath, resources: dict[str, Any],
                    for kind in ("requests", "limits"))
     if facts.resource_name and not explicit and parallel_count != facts.accelerators:
         ctx.report.defaulted((facts.role, "parallelism"), (
-            f"{parallel_count} x {facts.resource_name} per pod (tensor x pipeline x "
-            f"dataLocal); the old chart requested {facts.accelerators} (tensor x "
-            "dataLocal)"))
+            f"{parallel_count} x {facts.resource_name} per pod ({rule}); the old chart "
+            f"requested {facts.accelerators} (tensor x dataLocal)"))
     return out

@@ -10,9 +10,12 @@ from . import containers as ctrs
 from . import podspec
 from .accelerators import role_accelerator, type_env
 from .artifacts import Artifacts
+from .autoscaling import convert_autoscaling
 from .context import Context, RoleFacts
 from .engine import convert_engine
 from .env import convert_env, used_old_chart_vars
+from .layout import Layout, convert_group_key, convert_layout
+from .lora_args import LoraArgs
 from .resources import convert_resources
 from .templates import resolve
 from .volumes import Volumes, convert_mounts, convert_volumes
@@ -21,7 +24,7 @@ OLD_REPLICAS = {"decode": 1, "prefill": 0}
 SIM_CONTAINER = {"name": "vllm", "image": "ghcr.io/llm-d/llm-d-inference-sim:v0.8.2",
                  "modelCommand": "imageDefault", "mountModelVolume": True}
 HANDLED = ("create", "replicas", "parallelism", "containers", "volumes", "initContainers",
-           "acceleratorTypes", "accelerator")
+           "acceleratorTypes", "accelerator", "autoscaling", "monitoring")
 NO_VALUES_KEY = ("hostIPC", "hostPID", "enableServiceLinks")
 LWS_ONLY = ("subGroupPolicy", "subGroupExclusiveToplogy", "subGroupExclusiveTopology")
 
@@ -42,9 +45,12 @@ class RoleResult:
     values: dict[str, Any]
     facts: RoleFacts
     old_type: str
+    layout: Layout
+    engine_path: tuple[Any, ...]
     kv_config: dict[str, Any] | None = None
     side_channel: int | None = None
     revision: str | None = None
+    lora: LoraArgs | None = None
 
 
 def enabled(ctx: Context, role: str) -> bool:
@@ -63,43 +69,6 @@ def old_parallelism(par: dict[str, Any]) -> tuple[int, int, int, int]:
     dpl = local or (data // workers if data and workers else data) or 1
     w = workers or (data // local if data and local else 1)
     return tensor, dp, dpl, w
-
-
-def multinode_hint(ctx: Context, role: str) -> str:
-    """What to do about an engine spread over several pods."""
-    if ctx.support.has(role, "multiNode"):
-        return f"set {role}.multiNode of this chart by hand"
-    return "this chart version has no multi-node (LeaderWorkerSet) roles"
-
-
-def _parallelism(ctx: Context, role: str, facts: RoleFacts, flags: dict[str, Any]
-                 ) -> dict[str, Any]:
-    base = (role, "parallelism")
-    for key in ctx.get(base) or {}:
-        if key != "workers":
-            ctx.report.mapped((*base, key), (*base, key))
-        elif facts.workers <= 1:
-            ctx.report.skipped((*base, key), "one pod per group: a plain Deployment pod")
-    par: dict[str, Any] = {}
-    if facts.tensor != 1:
-        par["tensor"] = facts.tensor
-    data, local = facts.data, facts.data_local
-    if facts.workers > 1 and bool(ctx.get(("multinode",))):
-        ctx.report.unmapped(base, (
-            f"{facts.workers} pods per LeaderWorkerSet group (data {data} over dataLocal "
-            f"{local}): converted to independent pods of data {local}, which do NOT form "
-            "one engine; " + multinode_hint(ctx, role)))
-        data = local
-    if local > 1 or data > 1:
-        par.update({"data": data, "dataLocal": local})
-    par.update(flags)
-    if par.get("data", 1) != par.get("dataLocal", 1):
-        ctx.report.unmapped(base, (
-            f"data {par.get('data', 1)} != dataLocal {par.get('dataLocal', 1)}: one engine "
-            f"over several pods: converted to data = dataLocal = {par.get('dataLocal', 1)} "
-            "per pod; " + multinode_hint(ctx, role)))
-        par["data"] = par.get("dataLocal", 1)
-    return par
 
 
 def _engine_env(ctx: Context, path: tuple[Any, ...], container: dict[str, Any],
@@ -150,36 +119,19 @@ def _mounts_and_volumes(ctx: Context, role: str, path: tuple[Any, ...],
                             "model.mountPath elsewhere")
 
 
-def _role_keys(ctx: Context, role: str, pod: dict[str, Any]) -> None:
+def _role_keys(ctx: Context, role: str, pod: dict[str, Any], layout: Layout) -> None:
     for key, value in (ctx.get((role,)) or {}).items():
         path = (role, key)
         if key in HANDLED:
             continue
-        if key == "autoscaling":
-            on = bool((value or {}).get("enabled"))
-            where = (f"review {role}.autoscaling of this chart (it renders the "
-                     "autoscaler itself)" if ctx.support.has(role, "autoscaling")
-                     else "this chart version has no autoscaling values")
-            (ctx.report.unmapped if on else ctx.report.skipped)(path, (
-                "the old chart left replicas to an external autoscaler: " + where
-                if on else "off"))
-        elif key == "monitoring":
-            on = bool(((value or {}).get("podmonitor") or {}).get("enabled"))
-            where = ("turn on `monitoring` of this chart by hand" if ctx.support.has(
-                "monitoring") else "keep your PodMonitor outside the release")
-            (ctx.report.unmapped if on else ctx.report.skipped)(path, (
-                f"PodMonitor settings differ: {where}" if on else "off"))
-        elif key == "extraConfig":
+        if key == "extraConfig":
             podspec.convert_extra_config(ctx, path, value or {}, role, pod)
         elif key in NO_VALUES_KEY:
             (ctx.report.unmapped if value else ctx.report.skipped)(path, (
                 f"pod field {key} has no values key: add it with a kustomize patch"
                 if value else "off"))
         elif key in LWS_ONLY:
-            multinode = bool(ctx.get(("multinode",)))
-            (ctx.report.unmapped if multinode else ctx.report.skipped)(
-                path, "LeaderWorkerSet only" + (f": {multinode_hint(ctx, role)}"
-                                                if multinode else "; multinode is off"))
+            convert_group_key(ctx, path, value, layout)
         elif key == "resourceClaims":
             (ctx.report.unmapped if value else ctx.report.skipped)(path, (
                 "Dynamic Resource Allocation claims are not supported: add them with a "
@@ -217,9 +169,10 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
                                     engine.text)
     if env:
         engine.engine["env"] = env
-    values: dict[str, Any] = {"replicas": int(ctx.get((role, "replicas"),
-                                                      OLD_REPLICAS[role]))}
-    par = _parallelism(ctx, role, facts, engine.parallelism)
+    replicas = int(ctx.get((role, "replicas"), OLD_REPLICAS[role]))
+    values: dict[str, Any] = {"replicas": replicas}
+    layout = convert_layout(ctx, facts, path, engine, container)
+    par = layout.parallelism
     if par:
         values["parallelism"] = par
     values["engine"] = engine.engine
@@ -234,9 +187,8 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
         ctx.report.skipped((role, "acceleratorTypes"), "no labelKey with labelValues: no "
                            "node affinity (the old chart rendered none either, or an invalid "
                            "one)")
-    count = par.get("tensor", 1) * par.get("pipeline", 1) * par.get("dataLocal", 1)
     resources = convert_resources(ctx, (*path, "resources"), container.get("resources") or {},
-                                  facts, count)
+                                  facts, layout.per_pod, layout.rule)
     if resources:
         pod["resources"] = resources
     _mounts_and_volumes(ctx, role, path, container, facts, pod)
@@ -256,11 +208,17 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
                                          artifacts.mount_path)
     if inits:
         pod["initContainers"] = inits
-    _role_keys(ctx, role, pod)
+    _role_keys(ctx, role, pod, layout)
     if ctx.present((role, "create")):
         ctx.report.mapped((role, "create"), (role, "enabled"))
+    autoscaling = convert_autoscaling(ctx, role, replicas, layout.multi_node is not None)
     if ctx.present((role, "replicas")):
-        ctx.report.mapped((role, "replicas"), (role, "replicas"))
+        ctx.report.mapped((role, "replicas"), (role, "replicas"), (
+            "the HPA owns the count while autoscaling is on" if autoscaling else ""))
     values.update(pod)
-    return RoleResult(values, facts, accelerator.old_type, engine.kv_config, side_channel,
-                      engine.revision)
+    if autoscaling:
+        values["autoscaling"] = autoscaling
+    if layout.multi_node:
+        values["multiNode"] = layout.multi_node
+    return RoleResult(values, facts, accelerator.old_type, layout, path, engine.kv_config,
+                      side_channel, engine.revision, engine.lora)

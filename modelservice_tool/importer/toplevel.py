@@ -8,7 +8,7 @@ from typing import Any
 
 from ..sources import KeyPath
 from .context import Context
-from .roles import RoleResult, multinode_hint
+from .roles import RoleResult
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DEFAULT_OTLP = "http://otel-collector:4317"
@@ -70,19 +70,35 @@ def _names(ctx: Context, values: dict[str, Any]) -> None:
         ctx.report.skipped(("serviceAccountOverride",), "empty: the chart creates one")
 
 
+def _multinode(ctx: Context, roles: list[RoleResult]) -> None:
+    """The old `multinode` switch: LeaderWorkerSet roles where one engine spans pods."""
+    path = ("multinode",)
+    groups = [r.facts.role for r in roles if r.layout.multi_node]
+    single = [r for r in roles if not r.layout.multi_node]
+    fallen = [r.facts.role for r in single if r.layout.fallback]
+    lws_vars = [r.facts.role for r in single
+                if "LWS_" in str(ctx.get((r.facts.role, "containers")))]
+    if ctx.get(path) and (fallen or lws_vars):
+        ctx.report.unmapped(path, f"{', '.join(dict.fromkeys(fallen + lws_vars))} became "
+                            "Deployment pods" + (": the LWS_* variables your command reads "
+                                                 "are not set" if lws_vars else "")
+                            + "; see the parallelism entry for why")
+    elif ctx.get(path) and groups:
+        target = f"{groups[0]}.multiNode" if len(groups) == 1 else \
+            ", ".join(f"{role}.multiNode" for role in groups)
+        ctx.report.mapped(path, target, "LeaderWorkerSet roles, their group size derived "
+                          "from parallelism" + (f"; {single[0].facts.role} has one pod per "
+                                                "engine: a Deployment" if single else ""))
+    elif ctx.get(path):
+        ctx.report.skipped(path, "every group had one pod: a Deployment pod is the same")
+    elif ctx.present(path):
+        ctx.report.skipped(path, "Deployments, as before" if not groups else (
+            f"off, yet {', '.join(groups)} spread one engine over pods: see its parallelism "
+            "entry"))
+
+
 def _switches(ctx: Context, roles: list[RoleResult]) -> None:
-    multinode = ctx.get(("multinode",))
-    lws_vars = any("LWS_" in str(ctx.get((r.facts.role, "containers"))) for r in roles)
-    groups = any(r.facts.workers > 1 for r in roles)
-    if multinode and (groups or lws_vars):
-        ctx.report.unmapped(("multinode",), "the roles became Deployments" + (
-            ": the LWS_* variables your command reads are not set" if lws_vars else "")
-            + "; " + multinode_hint(ctx, roles[0].facts.role))
-    elif multinode:
-        ctx.report.skipped(("multinode",), "every group had one pod: a Deployment pod is "
-                           "the same")
-    elif ctx.present(("multinode",)):
-        ctx.report.skipped(("multinode",), "Deployments, as before")
+    _multinode(ctx, roles)
     requester = ctx.get(("requester",)) or {}
     if requester.get("enable"):
         ctx.report.unmapped(("requester",), "the fast-model-actuation requester (dual-pod) "
