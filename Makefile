@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 YAMLLINT_PATHS := $(wildcard $(CHART)/Chart.yaml $(CHART)/values*.yaml $(CHART)/ci presets examples)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint demo clean
+.PHONY: help setup tools checkov test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -31,7 +31,17 @@ setup: $(VENV)/.installed tools ## create .venv, install package + test deps and
 tools: $(BIN)/python ## install pinned helm 4 / helm 3 / kubectl into .tools/
 	$(BIN)/python scripts/install_tools.py --quiet
 
-test: setup ## ruff + pytest (parallel)
+# checkov pins old packaging/dateutil versions, so it gets its own venv in .tools/checkov
+# (about 30 s and 290 MB); tests/test_security.py finds it there (or $MST_CHECKOV).
+CHECKOV_VERSION := 3.3.30
+.tools/checkov/bin/checkov:
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)' || \
+	  echo 'checkov not installed: tests/test_security.py will skip its checkov test'
+
+checkov: .tools/checkov/bin/checkov ## install checkov into .tools/checkov (security scan)
+
+test: setup checkov ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 
