@@ -50,76 +50,22 @@ NO_CONTROL = {"type": "string", "pattern": "[\x00-\x1f\x7f-\x9f]"}
 FREE_TEXT = r"^[^\x00-\x1f\x7f-\x9f{]*$"
 SCALAR_TYPES = ("string", "number", "integer", "boolean", "null")
 LABEL_MAPS = ("commonLabels", "podLabels", "labels")
-# String maps whose null entries the chart renders as null (reported chart bug, see
-# KNOWN_BUGS): generation gives their entries a value.
-NULL_RENDERING_MAPS = ("commonLabels", "podLabels", "labels", "commonAnnotations",
-                       "podAnnotations", "annotations", "nodeSelector")
 # Unstructured object/array values that the chart serialises itself (engine.args entries).
 JSON_SAMPLES: list[Any] = [{"kv_connector": "NixlConnector"}, [1, "two"], {}]
 
 
-NOT_NULL: Schema = {"not": {"type": "null"}}
-NO_EMPTY_TAG: Schema = {"pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"}
 # YAML 1.1 words helm reads as booleans or null when a template prints them unquoted.
 YAML_WORDS = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
-LETTER_FIRST: Schema = {"pattern": r"^$|^[a-z]([-a-z0-9]*[a-z0-9])?$",
-                        "not": {"enum": YAML_WORDS}}
 SAFE_KEYS: Schema = {"propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,10}$",
                                        "not": {"enum": YAML_WORDS}}}
-# Chart bugs the fuzzer found (reported; each has a strict-xfail regression test in
-# test_fuzz.py, KNOWN_BUG_CASES). Generation steers around them, keyed by schema path
-# (definitions by their name, `*` for map entries). Remove an entry once its bug is fixed:
-# the xfail test then passes and fails the run as a reminder.
-KNOWN_BUGS: dict[tuple[str, ...], Schema] = {
-    # a whole section set to null: nil pointer / "error calling include" in the templates
-    ("pod",): NOT_NULL,
-    ("engine",): NOT_NULL,
-    ("decode",): NOT_NULL,
-    ("prefill",): NOT_NULL,
-    ("serviceAccount",): NOT_NULL,
-    ("helmTest",): NOT_NULL,
-    # image null or tag "": `image: :` / `image: repo:` is not YAML
-    ("helmTest", "image"): NOT_NULL,
-    ("helmTest", "image", "tag"): NO_EMPTY_TAG,
-    ("engine", "image"): NOT_NULL,
-    ("engine", "image", "tag"): NO_EMPTY_TAG,
-    # null map entries rendered as null label values / resource quantities (labels and
-    # annotations: every map named in NULL_RENDERING_MAPS)
-    ("podSettings", "resources", "limits", "*"): NOT_NULL,
-    ("podSettings", "resources", "requests", "*"): NOT_NULL,
-    ("pod", "resources", "limits", "*"): NOT_NULL,
-    ("pod", "resources", "requests", "*"): NOT_NULL,
-    ("role", "resources", "limits", "*"): NOT_NULL,
-    ("role", "resources", "requests", "*"): NOT_NULL,
-    # mountPath null passes `required` and renders a mount without mountPath
-    ("pod", "volumeMounts", "*", "mountPath"): NOT_NULL,
-    ("podSettings", "volumeMounts", "*", "mountPath"): NOT_NULL,
-    ("role", "volumeMounts", "*", "mountPath"): NOT_NULL,
-    # a mount of a volume no layer defines renders an invalid pod: no check names the key
-    ("pod", "volumeMounts"): {"maxProperties": 0},
-    ("podSettings", "volumeMounts"): {"maxProperties": 0},
-    ("role", "volumeMounts"): {"maxProperties": 0},
-    # "0" renders as the integer 0 (unquoted name/label); a leading digit is not a valid
-    # Service name (DNS-1035)
-    ("fullnameOverride",): LETTER_FIRST,
-    ("nameOverride",): LETTER_FIRST,
-    # names printed unquoted: "0" or "true" become a number or a boolean
-    ("serviceAccount", "name"): LETTER_FIRST,
-    ("routing", "inferencePool", "name"): LETTER_FIRST,
-    ("routing", "httpRoute", "gateway", "name"): LETTER_FIRST,
-    ("routing", "httpRoute", "gateway", "namespace"): LETTER_FIRST,
-    ("routing", "httpRoute", "gateway", "sectionName"): LETTER_FIRST,
-    ("routing", "epp", "priorityClassName"): LETTER_FIRST,
+# Constraints generation adds on top of the schema, keyed by schema path (definitions by
+# their name, `*` for map entries): only for inputs the schema deliberately lets through
+# and Kubernetes rejects later. The chart bugs the fuzzer found are fixed; their
+# reproductions live on as regression tests (test_fuzz.py, KNOWN_BUG_CASES).
+EXTRA_CONSTRAINTS: dict[tuple[str, ...], Schema] = {
+    # env var names are user-chosen map keys the schema does not pattern-check (Kubernetes
+    # rejects e.g. a leading digit at apply time)
     ("routing", "epp", "env"): SAFE_KEYS,
-    ("pod", "schedulerName"): LETTER_FIRST,
-    ("pod", "priorityClassName"): LETTER_FIRST,
-    ("role", "schedulerName"): LETTER_FIRST,
-    ("role", "priorityClassName"): LETTER_FIRST,
-    # accelerator null: NOTES.txt reads .accelerator.type (nil pointer)
-    ("pod", "accelerator"): NOT_NULL,
-    ("role", "accelerator"): NOT_NULL,
-    ("helmTest", "image", "repository"): NOT_NULL,
-    ("engine", "image", "repository"): NOT_NULL,
 }
 
 
@@ -167,9 +113,7 @@ def bounded_schema(schema: Schema, bounds: Bounds = Bounds()) -> Schema:
 
 def _bound(node: Any, path: tuple[str, ...], bounds: Bounds) -> Any:
     bounded = _bound_node(node, path, bounds)
-    patch = KNOWN_BUGS.get(path)
-    if patch is None and path[-1:] == ("*",) and path[-2:-1] and path[-2] in NULL_RENDERING_MAPS:
-        patch = NOT_NULL
+    patch = EXTRA_CONSTRAINTS.get(path)
     if patch is None or not isinstance(bounded, dict):
         return bounded
     if "not" in patch and "not" in bounded:

@@ -157,8 +157,8 @@ def test_fuzzed_values_render_valid_objects_or_fail_cleanly(
 
 # --------------------------------------------------------------------------- known bugs
 
-# Minimal reproductions of the chart bugs the fuzzer found (see fuzz_support.KNOWN_BUGS,
-# which steers generation around them). Each is layered over `model: {uri: hf://a/b}`.
+# Minimal reproductions of the chart bugs the fuzzer found (all fixed; kept as regression
+# tests). Each is layered over `model: {uri: hf://a/b}`.
 KNOWN_BUG_CASES: dict[str, dict[str, Any]] = {
     "pod-null": {"pod": None},
     "engine-null": {"engine": None},
@@ -189,8 +189,6 @@ KNOWN_BUG_CASES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="chart bug found by the fuzzer, reported; "
-                                       "see fuzz_support.KNOWN_BUGS")
 @pytest.mark.parametrize("case", sorted(KNOWN_BUG_CASES))
 def test_known_bug_renders_valid_objects_or_fails_cleanly(case: str, tmp_path: Path) -> None:
     fuzz_case = {"preset": None, "model": "hf", "release": "fz",
@@ -200,9 +198,6 @@ def test_known_bug_renders_valid_objects_or_fails_cleanly(case: str, tmp_path: P
     assert outcome.kind != "broken" and not problems, describe(fuzz_case, outcome, problems)
 
 
-@pytest.mark.xfail(strict=True, reason="schema bug, reported: the extraObjects example "
-                   "includes `modelservice.fullname` (the chart's helper is ms.fullname) and a "
-                   "Jinja `{{ m.content }}` that tpl tries to run")
 def test_schema_examples_of_template_strings_render(tmp_path: Path) -> None:
     """The schema's extraObjects example with a `tpl` string renders (the fuzzer leaves
     template strings out of its example picks, so this one is checked here)."""

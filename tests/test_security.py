@@ -29,10 +29,7 @@ CHECKOV_CONFIG = REPO / ".checkov.yaml"
 SAMPLES = samples()
 SAMPLE_IDS = [sample["name"] for sample in SAMPLES]
 # Chart bugs checkov found in samples (reported; strict xfail until fixed).
-CHECKOV_KNOWN_BUGS = {
-    "llama-3.1-8b-lora": "the lora-download init container has no resource requests/limits "
-                         "(CKV_K8S_10, CKV_K8S_12, CKV_K8S_13)",
-}
+CHECKOV_KNOWN_BUGS: dict[str, str] = {}
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
                   "PriorityClass", "StorageClass", "PersistentVolume", "IngressClass",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",

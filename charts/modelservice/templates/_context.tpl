@@ -7,7 +7,7 @@ command, extraObjects) through `tpl`. The names follow the llm-d seeds' BaseConf
 */}}
 {{- define "ms.contextVars" -}}
 {{- $model := include "ms.model" . | fromJson -}}
-{{- $port := .Values.engine.port | default 8000 -}}
+{{- $port := (.Values.engine | default dict).port | default 8000 -}}
 {{- toJson (dict
   "ModelName" $model.name
   "HFModelName" $model.hfRepo

@@ -11,7 +11,11 @@ nothing an upgrade changes, because Deployment selectors are immutable.
 {{/* Base name of every object: fullnameOverride or the release name, at most 55 characters
 so that "-prefill" still fits a 63-character DNS label. */}}
 {{- define "ms.fullname" -}}
-{{- default .Release.Name .Values.fullnameOverride | trunc 55 | trimSuffix "-" -}}
+{{- $name := default .Release.Name .Values.fullnameOverride | trunc 55 | trimSuffix "-" -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "object base name %q (the release name, or fullnameOverride) must start with a lowercase letter and hold only a-z, 0-9 and '-': Service names are DNS-1035 labels; set fullnameOverride" $name) -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{/* Name of a role's workload and Service. Call with (list $ "decode"). */}}
@@ -21,10 +25,10 @@ so that "-prefill" still fits a 63-character DNS label. */}}
 
 {{/* Name of the model pods' ServiceAccount. */}}
 {{- define "ms.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create -}}
-{{- default (include "ms.fullname" .) .Values.serviceAccount.name -}}
+{{- if (.Values.serviceAccount | default dict).create -}}
+{{- default (include "ms.fullname" .) (.Values.serviceAccount | default dict).name -}}
 {{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
+{{- default "default" (.Values.serviceAccount | default dict).name -}}
 {{- end -}}
 {{- end -}}
 
@@ -36,20 +40,20 @@ so that "-prefill" still fits a 63-character DNS label. */}}
 {{/* Labels on every object. */}}
 {{- define "ms.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/name: {{ include "ms.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "ms.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: modelservice
-{{- with .Values.commonLabels }}
+{{- with include "ms.compact" (.Values.commonLabels | default dict) | fromJson }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
 
 {{/* Selector labels of a role's pods. Call with (list $ "decode"). */}}
 {{- define "ms.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "ms.name" (index . 0) }}
-app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+app.kubernetes.io/name: {{ include "ms.name" (index . 0) | quote }}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name | quote }}
 llm-d.ai/role: {{ index . 1 }}
 {{- end -}}
 
@@ -62,14 +66,14 @@ llm-d.ai/role: {{ . }}
 {{/* Metadata of every namespaced object: name, namespace, labels, annotations.
 Call with (dict "root" $ "name" "x" ["labels" "<extra label yaml>"] ["annotations" map]). */}}
 {{- define "ms.metadata" -}}
-name: {{ .name }}
-namespace: {{ .root.Release.Namespace }}
+name: {{ .name | quote }}
+namespace: {{ .root.Release.Namespace | quote }}
 labels:
   {{- include "ms.labels" .root | nindent 2 }}
   {{- with .labels }}
   {{- . | nindent 2 }}
   {{- end }}
-{{- $annotations := merge (deepCopy (.annotations | default dict)) (.root.Values.commonAnnotations | default dict) }}
+{{- $annotations := merge (include "ms.compact" (.annotations | default dict) | fromJson) (include "ms.compact" (.root.Values.commonAnnotations | default dict) | fromJson) }}
 {{- with $annotations }}
 annotations:
   {{- toYaml . | nindent 2 }}

@@ -13,7 +13,7 @@ volume, mount, env.
                               model argument mountPath/imagePath
 */}}
 {{- define "ms.model" -}}
-{{- $m := .Values.model -}}
+{{- $m := .Values.model | default dict -}}
 {{- $uri := $m.uri | default "" -}}
 {{- if not $uri -}}
 {{- fail "model.uri is required: set it in your model values file, e.g. `model: {uri: hf://Qwen/Qwen3-0.6B}` (schemes: hf://, pvc://, pvc+hf://, oci://)" -}}

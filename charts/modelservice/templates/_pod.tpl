@@ -18,24 +18,24 @@ metadata:
     app.kubernetes.io/component: {{ $r.role }}
     llm-d.ai/inferenceServing: {{ ternary "false" "true" $worker | quote }}
     llm-d.ai/model: {{ include "ms.labelValue" $r.model.name | quote }}
-    {{- with $pod.podLabels }}
+    {{- with include "ms.compact" ($pod.podLabels | default dict) | fromJson }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- with $pod.podAnnotations }}
+  {{- with include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  serviceAccountName: {{ include "ms.serviceAccountName" $root }}
-  automountServiceAccountToken: {{ $root.Values.serviceAccount.automountToken | default false }}
+  serviceAccountName: {{ include "ms.serviceAccountName" $root | quote }}
+  automountServiceAccountToken: {{ ($root.Values.serviceAccount | default dict).automountToken | default false }}
   {{- with $pod.terminationGracePeriodSeconds }}
   terminationGracePeriodSeconds: {{ int . }}
   {{- end }}
   {{- with $pod.priorityClassName }}
-  priorityClassName: {{ . }}
+  priorityClassName: {{ . | quote }}
   {{- end }}
   {{- with $pod.schedulerName }}
-  schedulerName: {{ . }}
+  schedulerName: {{ . | quote }}
   {{- end }}
   {{- with $pod.podSecurityContext }}
   securityContext:
@@ -47,7 +47,7 @@ spec:
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $pod.nodeSelector }}
+  {{- with include "ms.compact" ($pod.nodeSelector | default dict) | fromJson }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -74,7 +74,7 @@ spec:
   {{- end }}
   containers:
     - name: {{ $engine.type | default "vllm" }}
-      image: {{ include "ms.image" $image }}
+      image: {{ include "ms.image" (list $image (printf "engine.image (or %s.engine.image)" $r.role)) | quote }}
       imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
       {{- with ternary $r.workerCommand $r.command $worker }}
       command:
@@ -126,6 +126,12 @@ spec:
         {{- end }}
         {{- range $name, $mount := $pod.volumeMounts }}
         {{- if $mount }}
+        {{- if not $mount.mountPath }}
+        {{- fail (printf "%s.volumeMounts.%s.mountPath is empty: say where the volume goes in the engine container" $r.role $name) }}
+        {{- end }}
+        {{- if not (or (get ($pod.volumes | default dict) $name) (has $name (list "model-storage" "shm"))) }}
+        {{- fail (printf "%s.volumeMounts.%s mounts a volume no layer defines: add pod.volumes.%s (or %s.volumes.%s)" $r.role $name $name $r.role $name) }}
+        {{- end }}
         - {{ toYaml (merge (dict "name" $name) (include "ms.compact" $mount | fromJson)) | nindent 10 | trim }}
         {{- end }}
         {{- end }}
@@ -140,7 +146,7 @@ spec:
       emptyDir:
         medium: Memory
         {{- with .sizeLimit }}
-        sizeLimit: {{ . }}
+        sizeLimit: {{ . | quote }}
         {{- end }}
     {{- end }}
     {{- end }}
@@ -154,12 +160,20 @@ spec:
     {{- end }}
 {{- end -}}
 
-{{/* image reference from {repository, tag, digest}. */}}
+{{/* Image reference from {repository, tag, digest}; call with (list $image "values.key") so
+an incomplete image names the key to fix. */}}
 {{- define "ms.image" -}}
-{{- if .digest -}}
-{{- printf "%s@%s" .repository .digest -}}
+{{- $image := index . 0 | default dict -}}
+{{- $key := index . 1 -}}
+{{- if not $image.repository -}}
+{{- fail (printf "%s.repository is empty: name the image (registry/repository, without the tag)" $key) -}}
+{{- end -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
+{{- else if not (toString ($image.tag | default "")) -}}
+{{- fail (printf "%s.tag is empty: pin a tag (never latest) or set %s.digest" $key $key) -}}
 {{- else -}}
-{{- printf "%s:%s" .repository (.tag | toString) -}}
+{{- printf "%s:%s" $image.repository (toString $image.tag) -}}
 {{- end -}}
 {{- end -}}
 
@@ -239,7 +253,7 @@ restartPolicy Always) on the Service port, forwarding to vLLM on the moved port.
 {{- range $proxy.extraArgs | default list }}{{ $args = append $args (toString .) }}{{ end -}}
 {{- $container := dict
   "name" "routing-proxy"
-  "image" (include "ms.image" $image)
+  "image" (include "ms.image" (list $image "routing.proxy.image"))
   "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent")
   "restartPolicy" "Always"
   "args" $args
@@ -257,16 +271,19 @@ starts (python3 + huggingface_hub from the downloader image, default the engine 
 {{- $engineImage := $r.engine.image | default dict -}}
 {{- $image := include "ms.imageWithDefault" (list (($root.Values.lora | default dict).downloader | default dict).image (dict "repository" $engineImage.repository "tag" (toString $engineImage.tag))) | fromJson -}}
 {{- $env := list (dict "name" "HF_HOME" "value" "/lora/.cache") -}}
-{{- with $root.Values.model.authSecretName -}}
-{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" ($root.Values.model.authSecretKey | default "HF_TOKEN")))) -}}
+{{- with ($root.Values.model | default dict).authSecretName -}}
+{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" (($root.Values.model | default dict).authSecretKey | default "HF_TOKEN")))) -}}
 {{- end -}}
 {{- $container := dict
   "name" "lora-download"
-  "image" (include "ms.image" $image)
+  "image" (include "ms.image" (list $image "lora.downloader.image"))
   "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent")
   "command" (list "python3" "-c" $r.lora.downloader.script)
   "env" $env
   "volumeMounts" (list (dict "name" "lora-downloads" "mountPath" "/lora")) -}}
 {{- with $r.pod.securityContext }}{{ $_ := set $container "securityContext" . }}{{ end -}}
+{{- $resources := dict "requests" (dict "cpu" "100m" "memory" "256Mi") "limits" (dict "memory" "2Gi") -}}
+{{- include "ms.merge" (list $resources ((($root.Values.lora | default dict).downloader | default dict).resources | default dict)) -}}
+{{- with include "ms.compact" $resources | fromJson }}{{ $_ := set $container "resources" . }}{{ end -}}
 {{- toJson $container -}}
 {{- end -}}

@@ -63,7 +63,7 @@ use instead. */}}
 {{- if not (kindIs "invalid" $acc.count) -}}
 {{- $count = int $acc.count -}}
 {{- end -}}
-{{- $resources := deepCopy ($pod.resources | default dict) -}}
+{{- $resources := include "ms.compact" ($pod.resources | default dict) | fromJson -}}
 {{- $requests := $resources.requests | default dict -}}
 {{- $limits := $resources.limits | default dict -}}
 {{- if and $resourceName (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
@@ -119,8 +119,8 @@ use instead. */}}
   {{- end -}}
   {{- $args = append $args (printf "--port=%d" $port) -}}
   {{- $args = append $args (printf "--served-model-name=%s" $model.name) -}}
-  {{- if and $root.Values.model.revision $model.hfRepo -}}
-  {{- $args = append $args (printf "--revision=%s" $root.Values.model.revision) -}}
+  {{- if and ($root.Values.model | default dict).revision $model.hfRepo -}}
+  {{- $args = append $args (printf "--revision=%s" ($root.Values.model | default dict).revision) -}}
   {{- end -}}
   {{- if gt $tp 1 }}{{ $args = append $args (printf "--tensor-parallel-size=%d" $tp) }}{{ end -}}
   {{- if gt $pp 1 }}{{ $args = append $args (printf "--pipeline-parallel-size=%d" $pp) }}{{ end -}}
@@ -173,9 +173,9 @@ use instead. */}}
 {{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_PORT" "value" (toString $routing.kvTransfer.sideChannelPort)) -}}
 {{- end -}}
 {{- end -}}
-{{- with $root.Values.model.authSecretName -}}
+{{- with ($root.Values.model | default dict).authSecretName -}}
 {{- if not (hasKey $userEnv "HF_TOKEN") -}}
-{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" ($root.Values.model.authSecretKey | default "HF_TOKEN")))) -}}
+{{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" (($root.Values.model | default dict).authSecretKey | default "HF_TOKEN")))) -}}
 {{- end -}}
 {{- end -}}
 {{- range $name, $value := $userEnv -}}

@@ -54,7 +54,7 @@ they cannot be mixed. */}}
 
 {{/* "true" when the prefill role is enabled (P/D disaggregation). */}}
 {{- define "ms.pdEnabled" -}}
-{{- if and .Values.prefill (eq (toString .Values.prefill.enabled) "true") }}true{{ end -}}
+{{- if and .Values.prefill (eq (toString (.Values.prefill | default dict).enabled) "true") }}true{{ end -}}
 {{- end -}}
 
 {{/* "true" when decode pods get the routing sidecar. */}}
@@ -77,8 +77,8 @@ true
 {{/* Labels the InferencePool selects: every model pod of the release, both roles, and
 nothing else (the EPP pods do not carry llm-d.ai/inferenceServing). */}}
 {{- define "ms.poolSelector" -}}
-app.kubernetes.io/name: {{ include "ms.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "ms.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 llm-d.ai/inferenceServing: "true"
 {{- end -}}
 
@@ -89,8 +89,8 @@ llm-d.ai/inferenceServing: "true"
 
 {{/* Selector labels of the EPP pods. */}}
 {{- define "ms.eppSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "ms.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "ms.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/component: epp
 {{- end -}}
 
