@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,10 +31,30 @@ class ValueProblem:
         return f"{where}{format_path(self.path) or '<top level>'}: {self.message} [{self.rule}]"
 
 
+MAX_MESSAGE = 300
+
+
 @cache
 def load_validator(schema_file: Path) -> jsonschema.Draft7Validator:
     """A draft-07 validator for the chart schema (built once per process)."""
-    return jsonschema.Draft7Validator(json.loads(schema_file.read_text()))
+    return jsonschema.Draft7Validator(_go_anchors(json.loads(schema_file.read_text())))
+
+
+def _go_anchors(node: Any) -> Any:
+    """The schema with every pattern's `$` made to match only at the very end, as in Go's
+    RE2 that helm uses (Python's `$` also matches before a final newline)."""
+    if isinstance(node, dict):
+        return {key: re.sub(r"(?<!\\)\$", r"\\Z", value)
+                if key == "pattern" and isinstance(value, str) else _go_anchors(value)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_go_anchors(item) for item in node]
+    return node
+
+
+def _short(message: str) -> str:
+    """A message cut to a readable length (a huge value would otherwise be printed whole)."""
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "... (cut)"
 
 
 def _subschema(error: jsonschema.ValidationError) -> dict[str, Any]:
@@ -78,7 +99,7 @@ def _problems(error: jsonschema.ValidationError) -> list[ValueProblem]:
             problems += _unknown_keys(leaf)
         else:
             problems.append(ValueProblem(None, tuple(leaf.absolute_path), str(leaf.validator),
-                                         leaf.message + _enum_hint(leaf)))
+                                         _short(leaf.message) + _enum_hint(leaf)))
     return problems
 
 

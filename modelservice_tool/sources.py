@@ -7,9 +7,10 @@ syntax errors become UserErrors that name the file, line and column.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -18,7 +19,25 @@ from .errors import UserError
 KeyPath = tuple[str | int, ...]
 
 # libyaml's composer is ~20x faster than the pure-Python one and keeps node positions.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# helm reads values with go-yaml's YAML 1.1 rules, where y/Y/n/N are booleans too (PyYAML
+# leaves them strings); mst must see the same values helm sees.
+_HELM_BOOLEANS = {"y": True, "n": False}
+
+
+class _HelmLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """Safe loader that also resolves y/Y/n/N as booleans, like helm."""
+
+
+class _HelmConstructor(yaml.SafeLoader):
+    """Scalar constructor that knows the y/n booleans."""
+
+    bool_values: ClassVar[dict[str, bool]] = {**yaml.SafeLoader.bool_values, **_HELM_BOOLEANS}
+
+
+_HelmLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_LOADER = _HelmLoader
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class _Builder:
     def __init__(self, name: str) -> None:
         self.name = name
         self.locations: dict[KeyPath, Location] = {}
-        self._scalars = yaml.SafeLoader("")
+        self._scalars = _HelmConstructor("")
 
     def build(self, node: yaml.Node, path: KeyPath = ()) -> Any:
         if isinstance(node, yaml.MappingNode):

@@ -125,3 +125,14 @@ def test_extra_objects_rendered_with_template_variables(tmp_path: Path) -> None:
     names = [c["metadata"]["name"] for c in find(objects, "ConfigMap")]
     assert "dropped" not in " ".join(names)
     assert names.count("test-extra") == 1
+
+
+def test_extra_object_that_is_not_an_object_fails_clearly(tmp_path: Path) -> None:
+    for entry, message in [("just text", "does not render to a YAML object"),
+                           ({"kind": "ConfigMap"}, "needs apiVersion, kind and metadata.name")]:
+        path = tmp_path / "v.yaml"
+        path.write_text(yaml.safe_dump({"model": {"uri": "hf://o/m"},
+                                        "extraObjects": {"bad": entry}}))
+        result = run_helm_template((path,))
+        assert result.returncode != 0
+        assert f"extraObjects.bad {message}" in result.stderr

@@ -135,3 +135,27 @@ def test_explain_reports_keys_a_later_layer_deleted(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "pod.shm is not set (a later layer removed it)"
     assert "unset by" in result.stdout
+
+
+def test_yaml_11_booleans_read_like_helm(tmp_path: Path) -> None:
+    """helm reads a bare `n` as false; so must mst (else mst and helm disagree)."""
+    model = write(tmp_path, "model:\n  uri: hf://a/b\nnameOverride: n\n")
+    result = mst("validate", "--values", str(model))
+    assert_clean_error(result, 2, "model.yaml:3:1", "nameOverride", "is not of type")
+
+
+def test_patterns_anchor_like_go(tmp_path: Path) -> None:
+    model = write(tmp_path, 'model:\n  uri: hf://a/b\nfullnameOverride: "abc\\n"\n')
+    assert_clean_error(mst("validate", "--values", str(model)), 2, "fullnameOverride", "[pattern]")
+
+
+def test_huge_values_are_cut_in_messages(tmp_path: Path) -> None:
+    model = write(tmp_path, "model:\n  uri: hf://a/b\ndecode:\n  replicas: '" + "9" * 5000 + "'\n")
+    result = mst("validate", "--values", str(model))
+    assert_clean_error(result, 2, "decode.replicas", "(cut)")
+    assert len(result.stderr) < 1000
+
+
+def test_absurd_replica_counts_are_refused(tmp_path: Path) -> None:
+    model = write(tmp_path, "model:\n  uri: hf://a/b\ndecode:\n  replicas: 3000000000\n")
+    assert_clean_error(mst("validate", "--values", str(model)), 2, "decode.replicas", "[maximum]")
