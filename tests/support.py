@@ -158,3 +158,42 @@ def assert_valid_stack(objects: list[Obj], versions: tuple[str, ...] = ("1.33", 
         problems = list(validate_manifests(objects, KubernetesSchemas(version), crds))
         assert not problems, f"k8s {version}:\n" + "\n".join(map(str, problems))
     assert run_checks(objects) == []
+
+
+# Everything a release can leave in its namespace (custom kinds whose CRD is absent are
+# skipped), for the live-cluster tests' "nothing left behind" checks.
+RELEASE_KINDS = (
+    "deployments.apps", "replicasets.apps", "pods", "services", "serviceaccounts",
+    "configmaps", "secrets", "roles.rbac.authorization.k8s.io",
+    "rolebindings.rbac.authorization.k8s.io", "endpointslices.discovery.k8s.io",
+    "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
+    "inferencepools.inference.networking.k8s.io", "inferenceobjectives.llm-d.ai",
+    "leaderworkersets.leaderworkerset.x-k8s.io", "podmonitors.monitoring.coreos.com",
+    "httproutes.gateway.networking.k8s.io",
+)
+
+
+def release_objects(release: str, namespace: str) -> list[str]:
+    """`kind/name` of everything in `namespace` still labelled with the release."""
+    from modelservice_tool import lifecycle
+
+    found = []
+    for kind in RELEASE_KINDS:
+        result = subprocess.run(
+            [lifecycle.find_kubectl(), "get", kind, "-n", namespace, "-o", "name",
+             f"--selector=app.kubernetes.io/instance={release}"],
+            capture_output=True, text=True, check=False, timeout=60)
+        if lifecycle.UNKNOWN_RESOURCE not in result.stderr:  # CRD absent: nothing to find
+            assert result.returncode == 0, result.stderr
+            found += result.stdout.split()
+    return found
+
+
+def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[str]:
+    """Poll until the release left nothing behind; what is still there at the deadline."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (left := release_objects(release, namespace)) and time.monotonic() < deadline:
+        time.sleep(3)
+    return left

@@ -21,7 +21,6 @@ import copy
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +39,7 @@ from support import (
     run_helm_template,
     sample_files,
     samples,
+    wait_until_gone,
 )
 
 Obj = dict[str, Any]
@@ -50,14 +50,6 @@ CRD_FILES = ("gateway-api/gateway.networking.k8s.io_httproutes.yaml",
              "gateway-api/gateway.networking.k8s.io_gateways.yaml")
 LIFECYCLE_SAMPLES = {"cpu-sim": "qwen3-0.6b-cpu-sim", "single-gpu": "llama-3.1-8b",
                      "pd": "gpt-oss-120b-pd"}
-SERVING_KINDS = ("deployments.apps", "replicasets.apps", "pods", "services", "serviceaccounts",
-                 "configmaps", "roles.rbac.authorization.k8s.io",
-                 "rolebindings.rbac.authorization.k8s.io",
-                 "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
-                 "inferencepools.inference.networking.k8s.io",
-                 "inferenceobjectives.llm-d.ai",
-                 "leaderworkersets.leaderworkerset.x-k8s.io",
-                 "podmonitors.monitoring.coreos.com", "httproutes.gateway.networking.k8s.io")
 
 pytestmark = [
     pytest.mark.e2e,
@@ -155,25 +147,6 @@ def live(kind: str, name: str, namespace: str) -> Obj | None:
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def leftovers(release: str, namespace: str) -> list[str]:
-    found = []
-    for kind in SERVING_KINDS:
-        result = subprocess.run(
-            [lifecycle.find_kubectl(), "get", kind, "-n", namespace, "-o", "name",
-             f"--selector=app.kubernetes.io/instance={release}"],
-            capture_output=True, text=True, check=False, timeout=60)
-        if result.returncode == 0:
-            found += result.stdout.split()
-    return found
-
-
-def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while (left := leftovers(release, namespace)) and time.monotonic() < deadline:
-        time.sleep(3)
-    return left
 
 
 def decode_engine(release: str, namespace: str) -> tuple[int, list[str]]:

@@ -14,7 +14,6 @@ import copy
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +25,14 @@ from modelservice_tool import doctor, lifecycle
 from modelservice_tool.errors import UserError
 from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import Target
-from support import EXAMPLES, PRESETS, SHARED_CRDS, cluster_problem, helm_binaries
+from support import (
+    EXAMPLES,
+    PRESETS,
+    SHARED_CRDS,
+    cluster_problem,
+    helm_binaries,
+    wait_until_gone,
+)
 
 Obj = dict[str, Any]
 RELEASE = "qwen-sim"
@@ -41,10 +47,6 @@ CRD_FILES = {
     "HTTPRoute": "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
     "PodMonitor": "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
 }
-RELEASE_KINDS = ("deployments.apps", "replicasets.apps", "pods", "services", "serviceaccounts",
-                 "configmaps", "secrets", "roles.rbac.authorization.k8s.io",
-                 "rolebindings.rbac.authorization.k8s.io", "endpointslices.discovery.k8s.io",
-                 "inferencepools.inference.networking.k8s.io")
 
 
 pytestmark = [
@@ -72,27 +74,6 @@ def engine_args(namespace: str) -> list[str]:
     deployment = json.loads(kubectl("get", "deployment", f"{RELEASE}-decode", "-n", namespace,
                                     "-o", "json"))
     return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-
-
-def labelled_objects(namespace: str) -> list[str]:
-    """Everything in the namespace still carrying the release's instance label."""
-    found = []
-    for kind in RELEASE_KINDS:
-        result = subprocess.run(
-            [lifecycle.find_kubectl(), "get", kind, "-n", namespace, "-o", "name",
-             f"--selector=app.kubernetes.io/instance={RELEASE}"],
-            capture_output=True, text=True, check=False, timeout=60)
-        if lifecycle.UNKNOWN_RESOURCE not in result.stderr:  # CRD absent: nothing to find
-            assert result.returncode == 0, result.stderr
-            found += result.stdout.split()
-    return found
-
-
-def wait_until_gone(namespace: str, timeout: float = 120) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while (left := labelled_objects(namespace)) and time.monotonic() < deadline:
-        time.sleep(3)
-    return left
 
 
 @pytest.fixture(params=sorted(helm_binaries()))
@@ -171,7 +152,7 @@ def test_release_lifecycle(namespace: str) -> None:
     assert lifecycle.status(target).ready
 
     lifecycle.uninstall(target, wait=True, timeout=TIMEOUT)
-    assert wait_until_gone(namespace) == []
+    assert wait_until_gone(RELEASE, namespace) == []
     with pytest.raises(UserError, match="not found"):
         lifecycle.status(target)
     with pytest.raises(UserError, match="not found"):
