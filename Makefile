@@ -12,6 +12,9 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 # (templates/ are Go templates, not YAML), plus presets/ and examples/ when present.
 YAMLLINT_PATHS := $(wildcard $(CHART)/Chart.yaml $(CHART)/values*.yaml $(CHART)/ci presets examples)
 
+# The demo also validates the custom resources when the upstream CRDs sit beside the repo.
+DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
+
 .DEFAULT_GOAL := help
 .PHONY: help setup tools checkov test lint demo clean
 
@@ -51,8 +54,8 @@ lint: setup ## ruff, yamllint (lintconf.yaml) and yamale Chart.yaml schema check
 	$(BIN)/yamale -s ct/chart_schema.yaml $(CHART)/Chart.yaml
 
 demo: setup ## validate and render the gpt-oss-120b prefill/decode example
-	$(BIN)/mst validate --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml
-	$(BIN)/mst template --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml --output-dir out/gpt-oss-120b-pd
+	$(BIN)/mst validate --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml --release gpt-oss $(DEMO_CRDS)
+	$(BIN)/mst template --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml --release gpt-oss --output-dir out/gpt-oss-120b-pd
 
 clean: ## remove .venv, .tools, out/ and caches
 	rm -rf $(VENV) .tools out build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
