@@ -176,8 +176,9 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the rendered objects")
     kinds = ", ".join(sorted({obj["kind"] for obj in objects}))
+    crd_note = f" and the CRDs in {crds}" if crds else ""
     click.echo(f"ok: {len(objects)} objects ({kinds}) pass the checks and the Kubernetes "
-               f"{', '.join(kube_versions)} schemas")
+               f"{', '.join(kube_versions)} schemas{crd_note}")
 
 
 def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...],
