@@ -32,6 +32,19 @@ use instead. */}}
 {{- end -}}
 
 {{- define "ms.role" -}}
+{{- /* Memoized per render: every template that needs a role (workloads, Services, HPA, PDB,
+PodMonitor, pool, NOTES) shares one computation through a cache on the root context. */ -}}
+{{- $root := index . 0 -}}
+{{- $role := index . 1 -}}
+{{- if not (hasKey $root "msRoleCache") }}{{ $_ := set $root "msRoleCache" dict }}{{ end -}}
+{{- $cache := get $root "msRoleCache" -}}
+{{- if not (hasKey $cache $role) -}}
+{{- $_ := set $cache $role (include "ms.resolveRole" .) -}}
+{{- end -}}
+{{- get $cache $role -}}
+{{- end -}}
+
+{{- define "ms.resolveRole" -}}
 {{- $root := index . 0 -}}
 {{- $role := index . 1 -}}
 {{- $values := get $root.Values $role | default dict -}}
