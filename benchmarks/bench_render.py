@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/bench_render.py [--runs N] [--releases N]
 
-For every sample in examples/index.yaml it reports the median wall time of N runs of:
+For every sample in examples/index.yaml it reports the median wall time of N rounds (each
+round runs the three in turn, so machine noise hits them alike) of:
   helm      `helm template` with the preset and model files (one process)
   mst-api   what `mst template` does in-process: load + layer + schema check + one helm run
   mst-cli   the `mst template` command end to end (adds Python start-up and imports)
@@ -32,13 +33,21 @@ from modelservice_tool.paths import chart_dir  # noqa: E402
 
 def median_ms(action: Callable[[], object], runs: int) -> float:
     """Median wall time of `runs` calls, in milliseconds (after one warm-up call)."""
-    action()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+    return interleaved_medians([action], runs)[0]
+
+
+def interleaved_medians(actions: list[Callable[[], object]], runs: int) -> list[float]:
+    """Median wall time (ms) of each action over `runs` rounds that run every action once,
+    in turn, so that machine noise hits all of them alike (one warm-up round first)."""
+    for action in actions:
         action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in actions]
+    for _ in range(runs):
+        for index, action in enumerate(actions):
+            start = time.perf_counter()
+            action()
+            times[index].append((time.perf_counter() - start) * 1000)
+    return [statistics.median(series) for series in times]
 
 
 def main() -> None:
@@ -62,11 +71,11 @@ def main() -> None:
                           chart)
         cli_args = [sys.executable, "-m", "modelservice_tool", "template", "-p",
                     sample["preset"], "-f", str(model), "--release", sample["release"]]
-        helm_ms = median_ms(lambda a=helm_args: subprocess.run(a, capture_output=True,
-                                                                check=True), options.runs)
-        api_ms = median_ms(release.render, options.runs)
-        cli_ms = median_ms(lambda a=cli_args: subprocess.run(a, capture_output=True, check=True,
-                                                              cwd=REPO), options.runs)
+        helm_ms, api_ms, cli_ms = interleaved_medians([
+            lambda a=helm_args: subprocess.run(a, capture_output=True, check=True),
+            release.render,
+            lambda a=cli_args: subprocess.run(a, capture_output=True, check=True, cwd=REPO),
+        ], options.runs)
         ratios.append(api_ms / helm_ms)
         print(f"{sample['name']:<22}{helm_ms:>9.1f}{api_ms:>12.1f}"
               f"{(api_ms / helm_ms - 1) * 100:>9.1f}%{cli_ms:>12.1f}")
