@@ -32,7 +32,7 @@ class Finding:
         return f"{self.obj}: {self.message} [{self.check}]"
 
 
-def _pod_templates(obj: Manifest) -> list[dict[str, Any]]:
+def pod_templates(obj: Manifest) -> list[dict[str, Any]]:
     """Pod templates of a workload (LWS: leader and worker)."""
     if obj["kind"] == "Deployment":
         return [obj["spec"]["template"]]
@@ -47,7 +47,7 @@ def model_workloads(objects: list[Manifest]) -> list[Manifest]:
     return [
         obj for obj in objects
         if obj["kind"] in WORKLOAD_KINDS
-        and any("llm-d.ai/role" in t["metadata"].get("labels", {}) for t in _pod_templates(obj))
+        and any("llm-d.ai/role" in t["metadata"].get("labels", {}) for t in pod_templates(obj))
     ]
 
 
@@ -105,7 +105,7 @@ def _ranks_per_pod(obj: Manifest, flags: dict[str, str]) -> int:
 
 def serving_template(obj: Manifest) -> dict[str, Any]:
     """The pod template whose engine serves: a Deployment's, an LWS group's leader."""
-    templates = _pod_templates(obj)
+    templates = pod_templates(obj)
     return templates[0]
 
 
@@ -114,7 +114,7 @@ def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
     for obj in model_workloads(objects):
         flags = engine_flags(_engine(serving_template(obj)))
         ranks = _ranks_per_pod(obj, flags)
-        for template in _pod_templates(obj):
+        for template in pod_templates(obj):
             container = _engine(template)
             limits = container.get("resources", {}).get("limits", {})
             found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
@@ -170,7 +170,7 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def _pod_label_sets(objects: list[Manifest]) -> list[tuple[Manifest, dict[str, Any]]]:
-    return [(obj, t) for obj in objects for t in _pod_templates(obj)]
+    return [(obj, t) for obj in objects for t in pod_templates(obj)]
 
 
 def check_service_targets(objects: list[Manifest]) -> Iterator[Finding]:
@@ -192,10 +192,10 @@ def check_service_targets(objects: list[Manifest]) -> Iterator[Finding]:
 
 def check_pool_selector(objects: list[Manifest]) -> Iterator[Finding]:
     """An InferencePool selects exactly the model pods, on a port they listen on."""
-    model_pods = [t for o in model_workloads(objects) for t in _pod_templates(o)
+    model_pods = [t for o in model_workloads(objects) for t in pod_templates(o)
                   if t["metadata"]["labels"].get("llm-d.ai/inferenceServing") != "false"]
     other_pods = [t for o in objects if o not in model_workloads(objects)
-                  for t in _pod_templates(o)]
+                  for t in pod_templates(o)]
     for pool in (o for o in objects if o["kind"] == "InferencePool"):
         selector = pool["spec"]["selector"]
         selector = selector.get("matchLabels", selector)
@@ -231,7 +231,7 @@ def check_pd_decider(objects: list[Manifest]) -> Iterator[Finding]:
     prefix-based-pd-decider (v1), or threshold of the legacy pd-profile-handler."""
     has_prefill = any(
         t["metadata"]["labels"].get("llm-d.ai/role") == "prefill"
-        for o in model_workloads(objects) for t in _pod_templates(o)
+        for o in model_workloads(objects) for t in pod_templates(o)
     )
     if not has_prefill:
         return
@@ -273,25 +273,29 @@ def _model_argument(container: dict[str, Any]) -> str | None:
     return engine_flags(container).get("model")
 
 
+def _on_a_mount(path: str, mounts: list[str]) -> bool:
+    return any(path == mount or path.startswith(mount + "/") for mount in mounts)
+
+
 def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
     """A local model path is inside a mounted volume; a hub id has a writable or set cache."""
     for obj in model_workloads(objects):
-        for container in [_engine(serving_template(obj))]:
-            model = _model_argument(container)
-            if not model:
-                continue
-            mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])]
-            if model.startswith("/"):
-                if not any(model == m or model.startswith(m + "/") for m in mounts):
-                    yield Finding("model-path", object_id(obj),
-                                  f"model argument {model} is not under any volume mount "
-                                  f"({', '.join(mounts) or 'none'})")
-                continue
-            env = {e["name"]: e.get("value") for e in container.get("env", [])}
-            cache = env.get("HF_HUB_CACHE") or env.get("HF_HOME")
-            if cache and not any(cache == m or cache.startswith(m + "/") for m in mounts):
+        container = _engine(serving_template(obj))
+        model = _model_argument(container)
+        if not model:
+            continue
+        mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])]
+        if model.startswith("/"):
+            if not _on_a_mount(model, mounts):
                 yield Finding("model-path", object_id(obj),
-                              f"hub cache {cache} for {model} is not on a mounted volume")
+                              f"model argument {model} is not under any volume mount "
+                              f"({', '.join(mounts) or 'none'})")
+            continue
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        cache = env.get("HF_HUB_CACHE") or env.get("HF_HOME")
+        if cache and not _on_a_mount(cache, mounts):
+            yield Finding("model-path", object_id(obj),
+                          f"hub cache {cache} for {model} is not on a mounted volume")
 
 
 CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {

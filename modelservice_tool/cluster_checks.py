@@ -4,9 +4,7 @@ split its traffic unpredictably)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .checks import Finding, model_workloads
+from .checks import Finding, model_workloads, pod_templates
 from .lifecycle import Target, kubectl_get
 from .manifests import Manifest, object_id
 
@@ -19,16 +17,9 @@ def served_models(objects: list[Manifest]) -> set[str]:
     return {
         template["metadata"]["labels"][MODEL_LABEL]
         for obj in model_workloads(objects)
-        for template in _templates(obj)
+        for template in pod_templates(obj)
         if MODEL_LABEL in template["metadata"].get("labels", {})
     }
-
-
-def _templates(obj: Manifest) -> list[dict[str, Any]]:
-    if obj["kind"] == "Deployment":
-        return [obj["spec"]["template"]]
-    lwt = obj["spec"]["leaderWorkerTemplate"]
-    return [t for t in (lwt.get("leaderTemplate"), lwt.get("workerTemplate")) if t]
 
 
 def name_conflicts(release: str, models: set[str], live: list[Manifest]) -> list[Finding]:
@@ -37,8 +28,7 @@ def name_conflicts(release: str, models: set[str], live: list[Manifest]) -> list
     for obj in live:
         labels = obj["metadata"].get("labels", {})
         owner = labels.get(INSTANCE_LABEL)
-        templates = _templates(obj) if obj.get("kind") in ("Deployment", "LeaderWorkerSet") else []
-        served = {t["metadata"].get("labels", {}).get(MODEL_LABEL) for t in templates}
+        served = {t["metadata"].get("labels", {}).get(MODEL_LABEL) for t in pod_templates(obj)}
         for model in sorted(models & served):
             if owner != release:
                 findings.append(Finding(
