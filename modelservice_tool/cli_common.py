@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,18 @@ class Release:
     namespace: str
     chart: Path
 
+    _layered: LayeredValues | None = field(default=None, init=False, repr=False)
+
     def layered(self) -> LayeredValues:
-        """The layered values, after the schema check (SchemaViolation on any problem)."""
-        layered, _ = load_layers(self.inputs, self.chart)
-        problems = schema_problems(layered, self.chart)
-        if problems:
-            raise SchemaViolation(problems)
-        return layered
+        """The layered values, after the schema check (SchemaViolation on any problem);
+        loaded once per release, however many steps of a command need them."""
+        if self._layered is None:
+            layered, _ = load_layers(self.inputs, self.chart)
+            problems = schema_problems(layered, self.chart)
+            if problems:
+                raise SchemaViolation(problems)
+            self._layered = layered
+        return self._layered
 
     def render(self) -> str:
         """Validated values rendered by one `helm template` run."""
