@@ -187,20 +187,18 @@ def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...]
     and of custom resources against the CRDs in `crd_dir` when given."""
     from .manifests import CrdSchemas, KubernetesSchemas, validate_manifests
 
-    problems = []
-    custom: list[dict[str, Any]] = []
-    for version in versions:
-        try:
-            schemas = KubernetesSchemas(version)
-        except ValueError as error:
-            raise UserError(str(error)) from None
-        known = [obj for obj in objects if schemas.validator(obj["kind"], obj["apiVersion"])]
-        custom = [obj for obj in objects if obj not in known]
-        problems += [f"[k8s {version}] {p}" for p in validate_manifests(known, schemas)]
+    try:
+        schemas = {version: KubernetesSchemas(version) for version in versions}
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    problems, custom = [], []
+    for version, kubernetes in schemas.items():
+        core = [obj for obj in objects if kubernetes.validator(obj["kind"], obj["apiVersion"])]
+        custom = [obj for obj in objects if obj not in core]
+        problems += [f"[k8s {version}] {p}" for p in validate_manifests(core, kubernetes)]
     if crd_dir is not None and custom:
         crds = CrdSchemas.from_dir(crd_dir)
-        problems += [f"[crd] {p}" for p in validate_manifests(custom, KubernetesSchemas(
-            versions[0]), crds)]
+        problems += [f"[crd] {p}" for p in validate_manifests(custom, kubernetes, crds)]
     return problems
 
 
