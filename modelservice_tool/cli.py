@@ -35,6 +35,15 @@ class LazyGroup(click.Group):
         "sweep": "sweep_cmd:sweep_command",
     }
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command's user errors end as one `mst: error:` line, never a traceback,
+        including those raised while its options are turned into a release."""
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            click.echo(f"mst: error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
@@ -118,18 +127,58 @@ def template(release: Release, output_dir: Path | None) -> None:
     if output_dir is None:
         click.echo(manifests, nl=False)
         return
-    write_objects(manifests, output_dir)
-    click.echo(f"wrote {len(load_manifests(manifests))} objects to {output_dir}/", err=True)
+    written, hooks = write_objects(manifests, output_dir)
+    skipped = f" (left out {hooks} `helm test` hook(s): run them with `helm test`)" if hooks else ""
+    click.echo(f"wrote {written} objects to {output_dir}/{skipped}", err=True)
 
 
-def write_objects(manifests: str, output_dir: Path) -> None:
-    """One `<kind>-<name>.yaml` file per rendered object."""
+RECORD = ".mst-objects"
+
+
+def write_objects(manifests: str, output_dir: Path) -> tuple[int, int]:
+    """One `<kind>-<name>.yaml` file per rendered object, `helm test` hooks left out (an
+    `kubectl apply -f DIR` would create them as ordinary pods). DIR holds exactly this
+    render afterwards: files an earlier `mst template -o` wrote (listed in `.mst-objects`)
+    are removed; a DIR with files mst did not write is refused before anything changes.
+    Returns the numbers of objects written and hooks left out."""
     import yaml
 
+    objects = load_manifests(manifests)
+    tests = [obj for obj in objects if _is_test_hook(obj)]
+    files = {f"{object_id(obj).replace('/', '-').lower()}.yaml":
+             yaml.safe_dump(obj, sort_keys=False) for obj in objects if obj not in tests}
+    earlier = _earlier_render(output_dir)
+    for name in earlier:
+        (output_dir / name).unlink(missing_ok=True)
     output_dir.mkdir(parents=True, exist_ok=True)
-    for obj in load_manifests(manifests):
-        name = object_id(obj).replace("/", "-").lower()
-        (output_dir / f"{name}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
+    for name, text in files.items():
+        (output_dir / name).write_text(text)
+    (output_dir / RECORD).write_text("".join(f"{name}\n" for name in sorted(files)))
+    return len(files), len(tests)
+
+
+def _earlier_render(output_dir: Path) -> list[str]:
+    """Files a previous `mst template -o` wrote into DIR; UserError when DIR is not a
+    directory or holds anything else."""
+    if not output_dir.exists():
+        return []
+    if not output_dir.is_dir():
+        raise UserError(f"--output-dir {output_dir} is a file, not a directory: "
+                        "name a new or empty directory")
+    record = output_dir / RECORD
+    ours = set(record.read_text().split()) if record.is_file() else set()
+    foreign = sorted(p.name for p in output_dir.iterdir() if p.name not in ours | {RECORD})
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise UserError(f"--output-dir {output_dir} holds files mst did not write ({shown}): "
+                        "mst writes only into a new or empty directory, or one it wrote "
+                        "before (whose old objects it replaces); name another directory")
+    return sorted(ours)
+
+
+def _is_test_hook(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return "test" in str(annotations.get("helm.sh/hook", "")).split(",")
 
 
 @main.command()
@@ -164,7 +213,8 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
 
     objects = load_manifests(release.render())
     problems = [str(finding) for finding in run_checks(objects)]
-    problems += kubernetes_problems(objects, kube_versions, crds)
+    kube_problems, custom = kubernetes_problems(objects, kube_versions, crds)
+    problems += kube_problems
     if use_cluster:
         from .cluster_checks import check_served_names
         from .lifecycle import Target
@@ -175,16 +225,34 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
         click.echo(problem, err=True)
     if problems:
         raise ValidationFailed(f"{len(problems)} problem(s) in the rendered objects")
-    kinds = ", ".join(sorted({obj["kind"] for obj in objects}))
-    crd_note = f" and the CRDs in {crds}" if crds else ""
-    click.echo(f"ok: {len(objects)} objects ({kinds}) pass the checks and the Kubernetes "
-               f"{', '.join(kube_versions)} schemas{crd_note}")
+    click.echo(validate_summary(objects, custom, kube_versions, crds))
+
+
+def validate_summary(objects: list[dict[str, Any]], custom: list[dict[str, Any]],
+                     versions: tuple[str, ...], crds: Path | None) -> str:
+    """What `mst validate` checked, and no more: custom resources are schema-checked only
+    against CRD files."""
+    def kinds(group: list[dict[str, Any]]) -> str:
+        return ", ".join(sorted({obj["kind"] for obj in group}))
+
+    core = [obj for obj in objects if obj not in custom]
+    lines = [f"ok: {len(objects)} objects pass the cross-object checks",
+             f"  {len(core)} core objects ({kinds(core)}) pass the Kubernetes "
+             f"{', '.join(versions)} schemas"]
+    if custom and crds:
+        lines.append(f"  {len(custom)} custom resources ({kinds(custom)}) pass the CRDs in {crds}")
+    elif custom:
+        lines.append(f"  {len(custom)} custom resources ({kinds(custom)}) were not "
+                     "schema-checked: pass --crds DIR (or set MST_CRDS_DIR) to check them "
+                     "against their CRDs")
+    return "\n".join(lines)
 
 
 def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...],
-                        crd_dir: Path | None = None) -> list[str]:
+                        crd_dir: Path | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """Schema problems of core objects per Kubernetes version (needs kubernetes-validate),
-    and of custom resources against the CRDs in `crd_dir` when given."""
+    and of custom resources against the CRDs in `crd_dir` when given; also the custom
+    resources (objects no Kubernetes schema knows)."""
     from .manifests import CrdSchemas, KubernetesSchemas, validate_manifests
 
     try:
@@ -199,7 +267,7 @@ def kubernetes_problems(objects: list[dict[str, Any]], versions: tuple[str, ...]
     if crd_dir is not None and custom:
         crds = CrdSchemas.from_dir(crd_dir)
         problems += [f"[crd] {p}" for p in validate_manifests(custom, kubernetes, crds)]
-    return problems
+    return problems, custom
 
 
 @main.command()
@@ -223,10 +291,21 @@ def explain(release: Release, key: str | None) -> None:
         wanted = parse_key(key)
         paths = [p for p in paths if p[: len(wanted)] == wanted]
         if not paths:
-            raise UserError(f"no layer sets {key!r} (see `mst explain` for every key)")
+            raise UserError(f"no layer sets {key!r}{_closest_key(key, layered.history)} "
+                            "(see `mst explain` for every key)")
     for path in paths:
         for line in describe(layered, path):
             click.echo(line)
+
+
+def _closest_key(key: str, history: Any) -> str:
+    """` (did you mean `decode.replicas`?)` among every key and parent key that was set."""
+    import difflib
+
+    known = {".".join(str(part) for part in path[:depth])
+             for path in history for depth in range(1, len(path) + 1)}
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def parse_key(key: str) -> KeyPath:

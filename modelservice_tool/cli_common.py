@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +13,12 @@ from typing import Any
 import click
 
 from .errors import UserError
+from .helm import HelmFailed
 from .layering import LayeredValues
 from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
 from .paths import chart_dir
 from .render import render
+from .sources import display_path
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,9 +58,53 @@ class Release:
         return self._layered
 
     def render(self) -> str:
-        """Validated values rendered by one `helm template` run."""
-        self.layered()
-        return render(self.inputs, self.chart, release=self.name, namespace=self.namespace)
+        """Validated values rendered by one `helm template` run; a `fail` of the chart
+        comes back located at the file:line that set the key it names."""
+        layered = self.layered()
+        try:
+            return render(self.inputs, self.chart, release=self.name, namespace=self.namespace)
+        except HelmFailed as error:
+            failures = error.chart_failures()
+            if not failures:
+                raise
+            defaults = display_path(self.chart / "values.yaml")
+            lines = "\n".join(f"  {locate_chart_failure(layered, message, defaults)}"
+                              for _, message in failures)
+            raise UserError(f"the chart refused the values:\n{lines}") from None
+
+
+_KEY = re.compile(r"^[A-Za-z][\w-]*(?:\.[\w-]+)*")
+
+
+def locate_chart_failure(layered: LayeredValues, message: str, defaults: str) -> str:
+    """`model.yaml:3:5: decode.parallelism: ...`: a `fail` message of the chart, located
+    at the user layer that wrote the key path the message starts with (not located when
+    only the chart defaults wrote it)."""
+    match = _KEY.match(message)
+    location = layered.origin(tuple(match[0].split("."))) if match else None
+    where = f"{location}: " if location and location.source != defaults else ""
+    return f"{where}{message}"
+
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_names(release: str, namespace: str) -> None:
+    """Release and namespace names helm and Kubernetes accept, checked before any work
+    (UserError with a corrected suggestion otherwise)."""
+    def suggestion(name: str) -> str:
+        fixed = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+        return f" (e.g. `{fixed}`)" if fixed else ""
+
+    if not _DNS_SUBDOMAIN.fullmatch(release) or len(release) > 53:
+        raise UserError(f"release name {release!r} is invalid: use at most 53 lowercase "
+                        "letters, digits, '-' and '.', starting and ending with a letter or "
+                        f"digit{suggestion(release)}")
+    if not _DNS_LABEL.fullmatch(namespace) or len(namespace) > 63:
+        raise UserError(f"namespace {namespace!r} is invalid: use at most 63 lowercase "
+                        "letters, digits and '-', starting and ending with a letter or "
+                        f"digit{suggestion(namespace)}")
 
 
 def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,6 +127,7 @@ def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(presets_: tuple[str, ...], values: tuple[Path, ...],
                 set_values: tuple[str, ...], release_name: str, namespace: str,
                 **kwargs: Any) -> Any:
+        check_names(release_name, namespace)
         release = Release(Inputs(presets_, values, set_values), release_name, namespace,
                           chart_dir())
         return func(release=release, **kwargs)

@@ -11,3 +11,7 @@ class ValidationFailed(UserError):
     """Inputs or rendered manifests broke a rule; exit code 1."""
 
     exit_code = 1
+
+
+# How to get the optional `bench` extra (matplotlib, optuna); the package is not on PyPI.
+BENCH_EXTRA = "pip install '.[bench]' in a checkout of this repository"

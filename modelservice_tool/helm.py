@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -31,9 +32,42 @@ def run_helm(args: Sequence[str], *, stdin: str | None = None) -> str:
         [helm, *args], input=stdin, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        message = result.stderr.strip() or result.stdout.strip()
-        raise UserError(f"helm {args[0]} failed:\n{message}")
+        raise HelmFailed(args[0], result.stderr.strip() or result.stdout.strip())
     return result.stdout
+
+
+class HelmFailed(UserError):
+    """helm exited non-zero; the message is helm's, without its noise (helm 4's duplicate
+    log line, the `--debug` advice mst has no flag for)."""
+
+    def __init__(self, command: str, output: str) -> None:
+        self.command = command
+        self.lines = _clean(output)
+        super().__init__(f"helm {command} failed:\n" + "\n".join(self.lines))
+
+    def chart_failures(self) -> list[tuple[str, str]]:
+        """(template file, message) of each `fail` the chart raised on these values."""
+        found = []
+        for line in self.lines:
+            match = _CHART_FAIL.search(line)
+            if match:
+                found.append((match["template"], match["message"]))
+        return found
+
+
+_CHART_FAIL = re.compile(r"execution error at \((?:[^/]+/)?(?P<template>templates/[^:]+)"
+                         r"(?::\d+)*\): (?P<message>.*)")
+
+
+def _clean(output: str) -> list[str]:
+    lines = []
+    for line in output.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Use --debug flag", "level=")):
+            continue
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def template_args(

@@ -55,17 +55,31 @@ class KubernetesSchemas:
         self._registry: Registry | None = None
 
     def _schema_dir(self, version: str) -> str:
-        wanted = tuple(int(part) for part in version.lstrip("v").split(".")[:2])
-        best = None
-        for entry in self._root.iterdir():
-            match = re.fullmatch(r"v(\d+)\.(\d+)\.\d+-local-strict", entry.name)
-            if match and (int(match[1]), int(match[2])) <= wanted:
-                key = (int(match[1]), int(match[2]))
-                if best is None or key > best[0]:
-                    best = (key, entry.name)
-        if best is None:
-            raise ValueError(f"kubernetes-validate has no schemas for Kubernetes {version}")
-        return best[1]
+        """The bundled schema folder of exactly this minor version (ValueError otherwise:
+        a newer version must not silently pass against an older one's schemas)."""
+        match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version.strip())
+        bundled = self.bundled_versions(self._root)
+        if match is None:
+            raise ValueError(f"--kube-version {version!r} is not a Kubernetes version: "
+                             f"write MAJOR.MINOR, e.g. 1.34 (bundled: {', '.join(bundled)})")
+        wanted = f"{int(match[1])}.{int(match[2])}"
+        if wanted not in bundled:
+            raise ValueError(f"kubernetes-validate has no schemas for Kubernetes {wanted} "
+                             f"(bundled: {', '.join(bundled)}); pick one of those or upgrade "
+                             "kubernetes-validate")
+        return bundled[wanted]
+
+    @staticmethod
+    def bundled_versions(root: Any) -> dict[str, str]:
+        """`{"1.34": "v1.34.1-local-strict", ...}`: the newest patch of each bundled minor."""
+        found: dict[tuple[int, int], tuple[int, str]] = {}
+        for entry in root.iterdir():
+            match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local-strict", entry.name)
+            if match:
+                minor, patch = (int(match[1]), int(match[2])), int(match[3])
+                if minor not in found or patch > found[minor][0]:
+                    found[minor] = (patch, entry.name)
+        return {f"{major}.{minor}": name for (major, minor), (_, name) in sorted(found.items())}
 
     def _load(self, name: str) -> Any:
         return json.loads((self._root / self._dir / name).read_text())

@@ -32,7 +32,9 @@ def resolve(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         if not path.is_file():
-            raise UserError(f"preset file not found: {name_or_path}")
+            hint = (f" (the built-in preset is named `{path.stem}`: pass `-p {path.stem}`)"
+                    if os.sep not in name_or_path and path.stem in available() else "")
+            raise UserError(f"preset file not found: {name_or_path}{hint}")
         return path
     presets = available()
     if name_or_path in presets:

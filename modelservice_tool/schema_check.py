@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from .layering import LayeredValues
+from .schema_hints import enum_message, list_for_map_message, pattern_message
 from .sources import KeyPath, Location, format_path
 
 
@@ -77,11 +78,29 @@ def _unknown_keys(error: jsonschema.ValidationError) -> list[ValueProblem]:
 
 
 def _enum_hint(error: jsonschema.ValidationError) -> str:
-    if error.validator != "enum" or not isinstance(error.instance, str):
+    if not isinstance(error.instance, str):
         return ""
     choices = [str(choice) for choice in error.validator_value if choice is not None]
     close = difflib.get_close_matches(error.instance, choices, n=1, cutoff=0.6)
     return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """The rule a value broke, in words a user can act on."""
+    if error.validator == "pattern":
+        return pattern_message(error.instance, error.validator_value)
+    if error.validator == "enum":
+        return enum_message(error.instance, error.validator_value) + _enum_hint(error)
+    if error.validator == "type" and isinstance(error.instance, list):
+        key = format_path(tuple(error.absolute_path)).rsplit(".", 1)[-1]
+        explained = list_for_map_message(error.instance, key)
+        if explained and "object" in _as_list(error.validator_value):
+            return explained
+    return _short(error.message)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
@@ -99,7 +118,7 @@ def _problems(error: jsonschema.ValidationError) -> list[ValueProblem]:
             problems += _unknown_keys(leaf)
         else:
             problems.append(ValueProblem(None, tuple(leaf.absolute_path), str(leaf.validator),
-                                         _short(leaf.message) + _enum_hint(leaf)))
+                                         _message(leaf)))
     return problems
 
 

@@ -111,6 +111,11 @@ class _Builder:
         return result
 
 
+def _line(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
 def parse_values(text: str, name: str) -> ValuesSource:
     """Values from YAML text; `name` is used in locations and errors."""
     try:
@@ -118,7 +123,10 @@ def parse_values(text: str, name: str) -> ValuesSource:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise UserError(f"{where}: invalid YAML: {error.problem or error.context}") from None
+        problem = error.problem or error.context
+        if mark and "\t" in _line(text, mark.line):
+            problem = f"{problem}: the line holds a tab; YAML indents with spaces only"
+        raise UserError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as error:
         raise UserError(f"{name}: invalid YAML: {error}") from None
     if node is None:

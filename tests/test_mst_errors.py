@@ -86,7 +86,8 @@ def test_helm_missing(tmp_path: Path) -> None:
 
 def test_helm_template_failure_is_reported() -> None:
     result = mst("template", "--set", "model.uri=hf://a/b/c")
-    assert_clean_error(result, 2, "helm template failed", "hf:// URI names one repository")
+    assert_clean_error(result, 2, "the chart refused the values", "--set model.uri=hf://a/b/c:",
+                       "hf:// URI names one repository")
 
 
 def test_output_dir_not_written_on_error(tmp_path: Path) -> None:

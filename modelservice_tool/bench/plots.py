@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import BENCH_EXTRA, UserError
 from .results import PERCENTILES, BenchResult, LoadPoint
 
 
@@ -17,7 +17,7 @@ def pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError("plots need matplotlib: pip install 'modelservice-tool[bench]'") from None
+        raise UserError(f"plots need matplotlib: {BENCH_EXTRA}") from None
     return plt
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import UserError
+from ..errors import BENCH_EXTRA, UserError
 from .space import SearchSpace
 
 Point = tuple[int, ...]
@@ -68,8 +68,7 @@ class Bayes:
         try:
             import optuna
         except ImportError:
-            raise UserError("--strategy bayes needs optuna: "
-                            "pip install 'modelservice-tool[bench]'") from None
+            raise UserError(f"--strategy bayes needs optuna: {BENCH_EXTRA}") from None
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._optuna = optuna
         self._names = [d.key for d in space.dimensions]

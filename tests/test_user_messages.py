@@ -1,0 +1,133 @@
+"""What a new user meets first: messages in words they can act on, and no traceback or
+half-written output for the mistakes of a first hour (issue 15's reproductions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_mst_errors import assert_clean_error, mst, write
+
+from modelservice_tool.schema_hints import PATTERN_WORDS, normalize_pattern
+from support import REPO
+
+SAMPLE = ("-p", "cpu-sim", "-f", "examples/qwen3-0.6b-cpu-sim.yaml")
+
+
+def schema_patterns() -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "pattern" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads((REPO / "charts/modelservice/values.schema.json").read_text()))
+    return found
+
+
+@pytest.mark.parametrize("pattern", sorted(schema_patterns()))
+def test_every_schema_pattern_is_said_in_words(pattern: str) -> None:
+    assert normalize_pattern(pattern)[0] in PATTERN_WORDS
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("model:\n  uri: Qwen/Qwen2.5-7B-Instruct\n",
+         ["model.uri", "scheme hf://", "did you mean `hf://Qwen/Qwen2.5-7B-Instruct`?"]),
+        ("model:\n  uri: hf://a/b\n  size: 40GB\n",
+         ["model.size", "Kubernetes quantity", "did you mean `40Gi`?"]),
+        ("model:\n  uri: hf://a/b\nengine:\n  env:\n    - name: VLLM_LOGGING_LEVEL\n"
+         "      value: DEBUG\n",
+         ["model.yaml:4:3", "engine.env", "map keyed by name",
+          "`env: {VLLM_LOGGING_LEVEL: DEBUG}`"]),
+        ("model:\n  uri: hf://a/b\ndecode:\n  accelerator:\n    type: nvidai\n",
+         ["is not one of: nvidia,", ", null", "did you mean `nvidia`?"]),
+        ("model:\n\turi: hf://a/b\n", ["model.yaml:2:1", "tab", "spaces only"]),
+    ],
+)
+def test_values_mistakes_are_explained(tmp_path: Path, text: str, needles: list[str]) -> None:
+    result = mst("template", "-f", str(write(tmp_path, text)))
+    assert_clean_error(result, 2, *needles)
+    assert "\\Z" not in result.stderr and "None" not in result.stderr
+
+
+def test_chart_failures_are_located_without_helm_noise(tmp_path: Path) -> None:
+    values = write(tmp_path, "model:\n  uri: hf://a/b\ndecode:\n  parallelism:\n"
+                             "    data: 2\n    dataLocal: 4\n")
+    result = mst("template", "-f", str(values))
+    assert_clean_error(result, 2, "the chart refused the values", "model.yaml:4:3:",
+                       "decode.parallelism: dataLocal (4) is larger than data (2)")
+    assert "--debug" not in result.stderr and "execution error" not in result.stderr
+
+
+@pytest.mark.parametrize(("option", "needles"), [
+    (("--release", "Bad_Name"), ["release name 'Bad_Name' is invalid", "`bad-name`"]),
+    (("-n", "My_NS"), ["namespace 'My_NS' is invalid", "`my-ns`"]),
+])
+def test_invalid_names_are_refused_once(option: tuple[str, str], needles: list[str]) -> None:
+    result = mst("template", *SAMPLE, *option)
+    assert_clean_error(result, 2, *needles)
+    assert result.stderr.count("invalid") == 1
+
+
+@pytest.mark.parametrize(("version", "needle"), [
+    ("banana", "'banana' is not a Kubernetes version"),
+    ("1.99", "no schemas for Kubernetes 1.99"),
+])
+def test_kube_version_must_be_one_with_schemas(version: str, needle: str) -> None:
+    assert_clean_error(mst("validate", *SAMPLE, "--kube-version", version), 2, needle)
+
+
+def test_validate_says_custom_resources_were_not_schema_checked_without_crds() -> None:
+    result = mst("validate", *SAMPLE)
+    assert result.returncode == 0, result.stderr
+    assert "custom resources (InferencePool) were not schema-checked" in result.stdout
+    assert "InferencePool) pass the Kubernetes" not in result.stdout
+
+
+def test_preset_file_name_suggests_the_preset_name() -> None:
+    assert_clean_error(mst("template", "-p", "pd-a100.yaml", "--set", "model.uri=hf://a/b"), 2,
+                       "preset file not found: pd-a100.yaml", "`-p pd-a100`")
+
+
+def test_explain_suggests_the_closest_key() -> None:
+    assert_clean_error(mst("explain", *SAMPLE, "decode.replcias"), 2,
+                       "did you mean `decode.replicas`?")
+
+
+def test_output_to_an_existing_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "out.yaml"
+    target.write_text("keep me\n")
+    assert_clean_error(mst("template", *SAMPLE, "-o", str(target)), 2, "is a file")
+    assert target.read_text() == "keep me\n"
+
+
+def test_output_dir_holds_exactly_the_latest_render(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pd = ("-p", "pd-a100", "-f", "examples/gpt-oss-120b-pd.yaml", "--release", "gpt-oss")
+    assert mst("template", *pd, "-o", str(out)).returncode == 0
+    prefill = out / "deployment-gpt-oss-prefill.yaml"
+    assert prefill.is_file()
+    assert not list(out.glob("pod-*")), "helm test hooks are not objects to apply"
+    result = mst("template", *pd, "--set", "prefill.enabled=false", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert not prefill.exists(), "a stale object of the earlier render was left behind"
+    assert (out / "deployment-gpt-oss-decode.yaml").is_file()
+
+
+def test_output_dir_with_foreign_files_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.yaml").write_text("kind: Mine\n")
+    assert_clean_error(mst("template", *SAMPLE, "-o", str(out)), 2,
+                       "holds files mst did not write (mine.yaml)")
+    assert [p.name for p in out.iterdir()] == ["mine.yaml"]
