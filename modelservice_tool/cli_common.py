@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .advice import warnings
 from .errors import UserError
 from .helm import HelmFailed
 from .layering import LayeredValues
@@ -54,6 +55,9 @@ class Release:
             problems = schema_problems(layered, self.chart)
             if problems:
                 raise SchemaViolation(problems)
+            presets = {display_path(path) for path in self.inputs.preset_files()}
+            for advice in warnings(layered, presets):
+                click.echo(f"mst: warning: {advice}", err=True)
             self._layered = layered
         return self._layered
 

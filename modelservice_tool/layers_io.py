@@ -21,9 +21,13 @@ class Inputs:
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
 
+    def preset_files(self) -> list[Path]:
+        """The preset files, lowest first."""
+        return [presets.resolve(name) for name in self.presets]
+
     def files(self) -> list[Path]:
         """Preset files then model values files: the `-f` order for helm."""
-        return [presets.resolve(name) for name in self.presets] + [Path(v) for v in self.values]
+        return self.preset_files() + [Path(v) for v in self.values]
 
 
 def load_layers(inputs: Inputs, chart: Path) -> tuple[LayeredValues, list[ValuesSource]]:

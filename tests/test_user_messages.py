@@ -131,3 +131,59 @@ def test_output_dir_with_foreign_files_is_left_alone(tmp_path: Path) -> None:
     assert_clean_error(mst("template", *SAMPLE, "-o", str(out)), 2,
                        "holds files mst did not write (mine.yaml)")
     assert [p.name for p in out.iterdir()] == ["mine.yaml"]
+
+
+def test_a_pod_larger_than_a_node_fails_to_render(tmp_path: Path) -> None:
+    values = write(tmp_path, "model:\n  uri: hf://a/b\ndecode:\n  parallelism:\n    tensor: 16\n")
+    assert_clean_error(mst("template", "-p", "nvidia-h100", "-f", str(values)), 2,
+                       "model.yaml:4:3: decode.parallelism: one pod needs 16 accelerators "
+                       "but a node has 8", "multiNode.enabled: true")
+
+
+@pytest.mark.parametrize("env", [
+    "HF_TOKEN: hf_abcdefghijklmnopqrstuv",
+    "HF_TOKEN: {value: secret}",
+    "MY_TOKEN: hf_abcdefghijklmnopqrstuv",
+])
+def test_plaintext_tokens_are_refused(tmp_path: Path, env: str) -> None:
+    values = write(tmp_path, f"model:\n  uri: hf://a/b\nengine:\n  env:\n    {env}\n")
+    assert_clean_error(mst("template", "-f", str(values)), 2, "model.yaml:5:5",
+                       "holds a token in plain text", "model.authSecretName")
+
+
+def test_token_from_a_secret_is_fine(tmp_path: Path) -> None:
+    values = write(tmp_path, "model:\n  uri: hf://a/b\nengine:\n  env:\n    HF_TOKEN:\n"
+                             "      valueFrom: {secretKeyRef: {name: hf, key: token}}\n")
+    assert mst("template", "-f", str(values)).returncode == 0
+
+
+def test_latest_image_tag_is_refused() -> None:
+    assert_clean_error(mst("template", "--set", "model.uri=hf://a/b",
+                           "--set", "engine.image.tag=latest"), 2,
+                       "--set engine.image.tag=latest:", "tag is latest", "pin a release tag")
+
+
+def test_settings_the_chart_would_ignore_are_warned_about(tmp_path: Path) -> None:
+    values = write(tmp_path, "model:\n  uri: hf://a/b\ndecode:\n  replicas: 3\n"
+                             "  parallelism:\n    tensor: 3\n  autoscaling:\n    enabled: true\n"
+                             "    maxReplicas: 4\nprefill:\n  replicas: 2\n")
+    result = mst("template", "-p", "nvidia-h100", "-f", str(values))
+    assert result.returncode == 0, result.stderr
+    for needle in ["11:3: prefill.replicas: ignored: prefill is not enabled",
+                   "4:3: decode.replicas: ignored: decode.autoscaling is on",
+                   "8:5: decode.autoscaling.enabled: the HPA has no metrics",
+                   "6:5: decode.parallelism.tensor: tensor parallelism 3 is not a "
+                   "power of two"]:
+        assert f"/model.yaml:{needle}" in result.stderr, result.stderr
+    assert result.stderr.count("mst: warning: ") == 4
+
+
+@pytest.mark.parametrize("sample", ["qwen3-0.6b-cpu-sim", "gpt-oss-120b-pd",
+                                    "deepseek-v3-wide-ep", "llama-3.1-8b-lora"])
+def test_samples_get_no_warnings(sample: str) -> None:
+    import yaml
+
+    entry = next(s for s in yaml.safe_load((REPO / "examples/index.yaml").read_text())["samples"]
+                 if s["name"] == sample)
+    result = mst("template", "-p", entry["preset"], "-f", f"examples/{entry['file']}")
+    assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -172,6 +172,8 @@ an incomplete image names the key to fix. */}}
 {{- printf "%s@%s" $image.repository $image.digest -}}
 {{- else if not (toString ($image.tag | default "")) -}}
 {{- fail (printf "%s.tag is empty: pin a tag (never latest) or set %s.digest" $key $key) -}}
+{{- else if eq (toString $image.tag) "latest" -}}
+{{- fail (printf "%s.tag is latest, which moves under a running release (its pods would run different builds): pin a release tag or set %s.digest" $key $key) -}}
 {{- else -}}
 {{- printf "%s:%s" $image.repository (toString $image.tag) -}}
 {{- end -}}

@@ -76,6 +76,9 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- if not (kindIs "invalid" $acc.count) -}}
 {{- $count = int $acc.count -}}
 {{- end -}}
+{{- if and (not $multi.enabled) $resourceName (not (kindIs "invalid" $acc.perNode)) (gt $count (int $acc.perNode)) -}}
+{{- fail (printf "%s.parallelism: one pod needs %d accelerators but a node has %d (accelerator.perNode, from the preset), so it could never be scheduled: lower tensor x pipeline x dataLocal, or spread the role over nodes with %s.multiNode.enabled: true" $role $count (int $acc.perNode) $role) -}}
+{{- end -}}
 {{- $resources := include "ms.compact" ($pod.resources | default dict) | fromJson -}}
 {{- $requests := $resources.requests | default dict -}}
 {{- $limits := $resources.limits | default dict -}}
@@ -192,6 +195,12 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- end -}}
 {{- end -}}
 {{- range $name, $value := $userEnv -}}
+  {{- /* a token written as a literal value: the release and pod spec would store it */ -}}
+  {{- $literal := "" -}}
+  {{- if kindIs "map" $value }}{{ $literal = toString ($value.value | default "") }}{{ else if not (kindIs "invalid" $value) }}{{ $literal = toString $value }}{{ end -}}
+  {{- if and $literal (or (has $name (list "HF_TOKEN" "HUGGING_FACE_HUB_TOKEN")) (regexMatch "^hf_[A-Za-z0-9]{16,}$" $literal)) -}}
+  {{- fail (printf "engine.env.%s holds a token in plain text, which would be stored in the release and the pod spec: put it in a Secret and set model.authSecretName (and model.authSecretKey) instead, or use `%s: {valueFrom: {secretKeyRef: ...}}`" $name $name) -}}
+  {{- end -}}
   {{- if kindIs "map" $value -}}
     {{- if not (kindIs "invalid" $value.valueFrom) -}}
     {{- $env = append $env (dict "name" $name "valueFrom" $value.valueFrom) -}}
