@@ -97,8 +97,8 @@ def unusual_tensor_parallelism(layered: LayeredValues, presets: set[str]) -> Ite
                 and tensor & (tensor - 1)):
             yield Advice(layered.origin(path), path,
                            f"tensor parallelism {tensor} is not a power of two: vLLM needs "
-                           "the model's attention heads to divide by it, which few models' "
-                           "do; check the model's num_attention_heads")
+                           "the model's attention heads to divide by it, which few models "
+                           "allow; check the model's num_attention_heads")
 
 
 CHECKS = (ignored_role_settings, ignored_replicas, autoscaling_without_metrics,
