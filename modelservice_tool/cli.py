@@ -11,7 +11,6 @@ from . import __version__, presets
 from .cli_common import Release, handle_errors, release_options
 from .errors import UserError, ValidationFailed
 from .layering import describe
-from .manifests import load_manifests, object_id
 from .sources import KeyPath
 
 KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
@@ -143,6 +142,8 @@ def write_objects(manifests: str, output_dir: Path) -> tuple[int, int]:
     Returns the numbers of objects written and hooks left out."""
     import yaml
 
+    from .manifests import load_manifests, object_id
+
     objects = load_manifests(manifests)
     tests = [obj for obj in objects if _is_test_hook(obj)]
     files = {f"{object_id(obj).replace('/', '-').lower()}.yaml":
@@ -210,6 +211,7 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
       mst validate -p pd-a100 -f model.yaml --crds ../shared/crds --cluster -n llm
     """
     from .checks import run_checks
+    from .manifests import load_manifests
 
     objects = load_manifests(release.render())
     problems = [str(finding) for finding in run_checks(objects)]

@@ -18,7 +18,7 @@ from .helm import HelmFailed
 from .layering import LayeredValues
 from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
 from .paths import chart_dir
-from .render import render
+from .render import start_render
 from .sources import display_path
 
 
@@ -64,9 +64,15 @@ class Release:
     def render(self) -> str:
         """Validated values rendered by one `helm template` run; a `fail` of the chart
         comes back located at the file:line that set the key it names."""
-        layered = self.layered()
+        run = start_render(self.inputs, self.chart, release=self.name,
+                           namespace=self.namespace)
         try:
-            return render(self.inputs, self.chart, release=self.name, namespace=self.namespace)
+            layered = self.layered()  # checked while helm renders
+        except BaseException:
+            run.cancel()
+            raise
+        try:
+            return run.result()
         except HelmFailed as error:
             failures = error.chart_failures()
             if not failures:

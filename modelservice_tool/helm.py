@@ -27,13 +27,31 @@ def find_helm() -> str:
 
 def run_helm(args: Sequence[str], *, stdin: str | None = None) -> str:
     """Run helm with `args` and return its stdout; a helm failure becomes a UserError."""
-    helm = find_helm()
-    result = subprocess.run(
-        [helm, *args], input=stdin, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise HelmFailed(args[0], result.stderr.strip() or result.stdout.strip())
-    return result.stdout
+    return HelmRun(args, stdin=stdin).result()
+
+
+class HelmRun:
+    """One helm process started now and read later, so that a caller can do other work
+    (mst checks the values while `helm template` renders them)."""
+
+    def __init__(self, args: Sequence[str], *, stdin: str | None = None) -> None:
+        self.command = args[0]
+        self._stdin = stdin
+        self._process = subprocess.Popen(
+            [find_helm(), *args], stdin=subprocess.PIPE if stdin is not None else None,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self) -> str:
+        """helm's stdout once it exits; HelmFailed when it exits non-zero."""
+        stdout, stderr = self._process.communicate(self._stdin)
+        if self._process.returncode != 0:
+            raise HelmFailed(self.command, stderr.strip() or stdout.strip())
+        return stdout
+
+    def cancel(self) -> None:
+        """Stop helm and reap it (its output is not wanted)."""
+        self._process.kill()
+        self._process.communicate()
 
 
 class HelmFailed(UserError):

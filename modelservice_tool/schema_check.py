@@ -9,13 +9,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .layering import LayeredValues
 from .schema_hints import enum_message, list_for_map_message, pattern_message
 from .sources import KeyPath, Location, format_path
+
+if TYPE_CHECKING:  # imported when first used: `mst template` starts helm before that
+    import jsonschema
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ MAX_MESSAGE = 300
 @cache
 def load_validator(schema_file: Path) -> jsonschema.Draft7Validator:
     """A draft-07 validator for the chart schema (built once per process)."""
+    import jsonschema
+
     return jsonschema.Draft7Validator(_go_anchors(json.loads(schema_file.read_text())))
 
 
@@ -106,7 +109,9 @@ def _as_list(value: Any) -> list[Any]:
 def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
     """Errors of anyOf/oneOf/allOf are only as useful as their most specific branch."""
     if error.validator in ("anyOf", "oneOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match
+
+        best = best_match(error.context)
         return _leaf_errors(best) if best is not None else [error]
     return [error]
 
