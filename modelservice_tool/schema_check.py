@@ -142,3 +142,41 @@ def check_values(layered: LayeredValues, schema_file: Path) -> list[ValueProblem
 def _sort_key(problem: ValueProblem) -> tuple[str, int, int, str]:
     location = problem.location or Location("")
     return (location.source, location.line, location.column, format_path(problem.path))
+
+
+def unknown_key(schema_file: Path, key: str) -> str | None:
+    """Why the dotted `key` names no value of the chart (with the closest valid key), or
+    None when it does. Open maps (engine.args, env, ...) accept any key below them."""
+    schema: dict[str, Any] = json.loads(schema_file.read_text())
+    node, done = schema, []
+    for part in key.split("."):
+        properties = _properties(schema, node)
+        if properties is None:
+            return None  # an open map: its keys are the user's
+        if part not in properties:
+            close = difflib.get_close_matches(part, list(properties), n=1, cutoff=0.6)
+            hint = f"did you mean `{'.'.join([*done, close[0]])}`?" if close else \
+                f"valid keys: {', '.join(properties)}"
+            return f"unknown key `{'.'.join([*done, part])}` ({hint})"
+        done.append(part)
+        node = properties[part]
+    return None
+
+
+def _properties(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
+    """The named properties of a schema node, following `$ref`s and `allOf` (None for a
+    node without fixed properties)."""
+    found: dict[str, Any] = {}
+    fixed = False
+    for part in [node, *node.get("allOf", [])]:
+        while "$ref" in part:
+            part = schema["definitions"][part["$ref"].rsplit("/", 1)[-1]]
+        if "properties" in part:
+            fixed = True
+            found.update(part["properties"])
+        if part is not node and "allOf" in part:
+            nested = _properties(schema, part)
+            if nested is not None:
+                fixed = True
+                found.update(nested)
+    return found if fixed else None

@@ -10,7 +10,8 @@ from .bench.kube import cluster_unreachable_reason
 from .bench.plan import LoadSettings
 from .bench_cmd import load_options
 from .cli_common import Release, handle_errors, release_options
-from .errors import UserError
+from .errors import UserError, ValidationFailed
+from .schema_check import unknown_key
 from .sweep.objective import Objective
 from .sweep.plan import format_plan, plan
 from .sweep.report import write_report
@@ -80,14 +81,22 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         return
     if not params:
         raise UserError("give at least one --param KEY=VALUES to search over")
-    config = SweepConfig(space=SearchSpace.parse(params),
+    space = SearchSpace.parse(params)
+    problems = [f"--param {dimension.key}: {problem}" for dimension in space.dimensions
+                if (problem := unknown_key(release.chart / "values.schema.json", dimension.key))]
+    if problems:
+        raise UserError("\n".join(problems))
+    config = SweepConfig(space=space,
                          objective=Objective.parse(objective, constraints), strategy=strategy,
                          trials=trials, seed=seed, gpu_budget=gpu_budget,
                          retry_failed=retry_failed)
     planner = Planner(release, gpu_hour_cost)
     if plan_only:
-        for line in format_plan(plan(config, planner), planner, config, diffs=not no_diff):
+        entries = plan(config, planner)
+        for line in format_plan(entries, planner, config, diffs=not no_diff):
             click.echo(line)
+        if not any(entry.status == "deploy" for entry in entries):
+            raise ValidationFailed("no variant of this plan can be deployed (see above)")
         return
     reason = cluster_unreachable_reason(context)
     if reason:

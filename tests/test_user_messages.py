@@ -187,3 +187,17 @@ def test_samples_get_no_warnings(sample: str) -> None:
                  if s["name"] == sample)
     result = mst("template", "-p", entry["preset"], "-f", f"examples/{entry['file']}")
     assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_sweep_refuses_a_misspelled_parameter() -> None:
+    result = mst("sweep", *SAMPLE, "-P", "decode.replcias=1,2", "--plan-only")
+    assert_clean_error(result, 2, "--param decode.replcias: unknown key",
+                       "did you mean `decode.replicas`?")
+
+
+def test_sweep_plan_with_nothing_to_deploy_fails() -> None:
+    result = mst("sweep", "-p", "nvidia-h100", "-f", "examples/qwen3-32b-tp2.yaml",
+                 "-P", "decode.parallelism.tensor=16,32", "--plan-only", "--no-diff")
+    assert result.returncode == 1, result.stderr
+    assert "0 to deploy, 2 invalid" in result.stdout
+    assert "no variant of this plan can be deployed" in result.stderr
