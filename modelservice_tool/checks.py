@@ -118,6 +118,9 @@ def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
             container = _engine(template)
             limits = container.get("resources", {}).get("limits", {})
             found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
+            if not found:  # another vendor's device plugin (accelerator.resourceName)
+                found = {name: int(count) for name, count in limits.items()
+                         if "/" in name and str(count).isdigit()}
             if not found:
                 if ranks > 1:
                     yield Finding("accelerators", object_id(obj),

@@ -44,13 +44,24 @@ def import_llmd(file: Path, output: Path | None, report_file: Path | None, stric
 
     @handle_errors
     def run() -> None:
-        from .importer import Status, check_schema, convert_file, document, report_data, report_text
+        from .importer import (
+            Status,
+            check_schema,
+            convert_file,
+            document,
+            report_data,
+            report_text,
+            validation_problems,
+        )
 
         chart = chart_dir()
         conversion = convert_file(file, chart)
         name = display_path(file)
         text = document(conversion, name)
         check_schema(text, chart)
+        for problem in validation_problems(text, chart):
+            conversion.report.unmapped(None, f"rejects the converted values: {problem}",
+                                       "mst validate")
         if output is None:
             click.echo(text, nl=False)
         else:

@@ -226,6 +226,29 @@ def check_schema(text: str, chart: Path) -> None:
                         f"this converter bug):\n{lines}")
 
 
+def validation_problems(text: str, chart: Path) -> list[str]:
+    """What `mst validate` would reject in the converted values rendered on their own:
+    the chart's own refusals, then the cross-object checks (e.g. a tensor size hidden in
+    a custom shell command that disagrees with the accelerators the pods ask for)."""
+    import tempfile
+
+    from ..checks import run_checks
+    from ..helm import HelmFailed
+    from ..layers_io import Inputs
+    from ..manifests import load_manifests
+    from ..render import render
+
+    with tempfile.TemporaryDirectory() as folder:
+        values = Path(folder) / "converted.yaml"
+        values.write_text(text)
+        try:
+            manifests = render(Inputs(values=(values,)), chart, release="imported",
+                               namespace="default")
+        except HelmFailed as error:
+            return [message for _, message in error.chart_failures()] or [str(error)]
+    return [str(finding) for finding in run_checks(load_manifests(manifests))]
+
+
 def convert_file(path: Path, chart: Path) -> Conversion:
     """Convert the values file at `path` (located errors for unreadable or bad YAML)."""
     return convert_source(load_values_file(path), chart)
