@@ -107,6 +107,46 @@ def presets_show(name: str) -> None:
     click.echo(path.read_text(), nl=False)
 
 
+@main.group("crds")
+def crds_group() -> None:
+    """The upstream CRDs that `mst validate` checks custom resources against."""
+
+
+@crds_group.command("fetch")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the upstream repositories' raw files are served "
+                   "(default: raw.githubusercontent.com; $MST_CRDS_BASE_URL).")
+@handle_errors
+def crds_fetch(base_url: str | None) -> None:
+    """Download the CRDs of the kinds the chart renders, at the release tags it targets,
+    into the local cache (each file checked by sha256). `mst validate` then checks custom
+    resources against them without --crds.
+
+    \b
+    Example:
+      mst crds fetch && mst validate -p pd-a100 -f examples/gpt-oss-120b-pd.yaml
+    """
+    import os
+
+    from . import crd_cache
+
+    base = base_url or os.environ.get("MST_CRDS_BASE_URL") or crd_cache.DEFAULT_BASE_URL
+    folder, count = crd_cache.fetch(base)
+    click.echo(f"{count} CRD file(s) downloaded; {len(crd_cache.PINNED)} in {folder}")
+
+
+@crds_group.command("list")
+@handle_errors
+def crds_list() -> None:
+    """The pinned CRD files (repository, tag, path) and whether each is cached."""
+    from . import crd_cache
+
+    folder = crd_cache.cache_dir()
+    for crd in crd_cache.PINNED:
+        state = "cached" if (folder / crd.folder / crd.name).is_file() else "missing"
+        click.echo(f"{state:<8} {crd.repo}@{crd.tag} {crd.path}")
+
+
 @main.command()
 @release_options
 @click.option("--output-dir", "-o", type=click.Path(path_type=Path),
@@ -188,8 +228,9 @@ def _is_test_hook(obj: dict[str, Any]) -> bool:
               show_default=True, help="Kubernetes versions whose schemas the objects must pass.")
 @click.option("--crds", type=click.Path(path_type=Path, file_okay=False, exists=True),
               envvar="MST_CRDS_DIR", metavar="DIR",
-              help="Validate custom resources against the CRD files in DIR "
-                   "(default: $MST_CRDS_DIR; without it they get only the cross-object checks).")
+              help="Validate custom resources against the CRD files in DIR (default: "
+                   "$MST_CRDS_DIR, else the cache `mst crds fetch` fills; without CRDs they "
+                   "get only the cross-object checks).")
 @click.option("--cluster", "use_cluster", is_flag=True,
               help="Also check against the live cluster: the served model name must not be "
                    "served by another release in the namespace.")
@@ -211,8 +252,10 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
       mst validate -p pd-a100 -f model.yaml --crds ../shared/crds --cluster -n llm
     """
     from .checks import run_checks
+    from .crd_cache import cached
     from .manifests import load_manifests
 
+    crds = crds or cached()
     objects = load_manifests(release.render())
     problems = [str(finding) for finding in run_checks(objects)]
     kube_problems, custom = kubernetes_problems(objects, kube_versions, crds)
@@ -245,8 +288,8 @@ def validate_summary(objects: list[dict[str, Any]], custom: list[dict[str, Any]]
         lines.append(f"  {len(custom)} custom resources ({kinds(custom)}) pass the CRDs in {crds}")
     elif custom:
         lines.append(f"  {len(custom)} custom resources ({kinds(custom)}) were not "
-                     "schema-checked: pass --crds DIR (or set MST_CRDS_DIR) to check them "
-                     "against their CRDs")
+                     "schema-checked: run `mst crds fetch` once, or pass --crds DIR, to check "
+                     "them against their CRDs")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,10 @@ MST = [sys.executable, "-m", "modelservice_tool"]
 
 
 def mst(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {"MST_HELM": str(default_helm()), "PATH": "/usr/bin:/bin", **(env or {})}
+    # no CRD cache a developer's `mst crds fetch` filled: validate output stays the same
+    environment = {"MST_HELM": str(default_helm()), "PATH": "/usr/bin:/bin",
+                   "MST_CACHE_DIR": str(Path(tempfile.gettempdir()) / "mst-tests-no-cache"),
+                   **(env or {})}
     return subprocess.run([*MST, *args], capture_output=True, text=True, check=False,
                           cwd=REPO, env=environment)
 
