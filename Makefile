@@ -31,8 +31,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard modelservice_tool/__
 
 setup: $(VENV)/.installed tools ## create .venv, install package + test deps and pinned tools
 
-tools: $(BIN)/python ## install pinned helm 4 / helm 3 / kubectl into .tools/
+tools: $(BIN)/python ## install pinned helm 4 / helm 3 / kubectl into .tools/ (linked into .venv/bin)
 	$(BIN)/python scripts/install_tools.py --quiet
+	@for tool in helm kubectl; do ln -sfn ../../.tools/bin/$$tool $(BIN)/$$tool; done
 
 # checkov pins old packaging/dateutil versions, so it gets its own venv in .tools/checkov
 # (about 30 s and 290 MB); tests/test_security.py finds it there (or $MST_CHECKOV).
