@@ -44,6 +44,8 @@ def kustomization(files: list[str], *, release: str, namespace: str, chart: Path
         # kustomize 5.8 does not set an overlay namespace on helm output: helm must get it.
         "namespace": namespace,
         "valuesFile": files[0],
+        # the `helm test` pod is a hook, not an object to apply with the release
+        "skipTests": True,
     }
     if files[1:]:
         entry["additionalValuesFiles"] = files[1:]
@@ -63,10 +65,10 @@ def _header(inputs: Inputs, base_dir: Path, release: str, namespace: str) -> str
     lines = [
         f"Kustomize base of release {release}, written by",
         f"  {command}",
-        f"`kubectl kustomize --enable-helm {base_dir}` renders what `helm template`",
-        "renders for the same files. values/ holds copies of the layers (kustomize reads",
-        "files only inside this directory): rerun the command with --force after changing",
-        "the originals. Put patches in overlays, not here.",
+        f"`kubectl kustomize --enable-helm {base_dir}` renders what `helm template",
+        "--skip-tests` renders for the same files. values/ holds copies of the layers",
+        "(kustomize reads files only inside this directory): rerun the command with",
+        "--force after changing the originals. Put patches in overlays, not here.",
     ]
     return "".join(f"# {line}\n" for line in lines)
 

@@ -59,7 +59,8 @@ def kustomize(directory: Path, helm: Path) -> dict[Key, Obj]:
 @cache
 def helm_template(helm: Path, release: str, namespace: str, files: tuple[Path, ...]
                   ) -> dict[Key, Obj]:
-    args = [str(helm), "template", release, str(CHART), "--namespace", namespace]
+    args = [str(helm), "template", release, str(CHART), "--namespace", namespace,
+            "--skip-tests"]  # the base leaves out the `helm test` hook pod
     for path in files:
         args += ["-f", str(path)]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
