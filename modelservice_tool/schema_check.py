@@ -144,13 +144,29 @@ def _sort_key(problem: ValueProblem) -> tuple[str, int, int, str]:
     return (location.source, location.line, location.column, format_path(problem.path))
 
 
+def schema_properties(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
+    """The named properties of a node of `schema`, following local `$ref`s and `allOf`
+    (None for a node without fixed properties: an open map or a leaf)."""
+    while "$ref" in node and node["$ref"].startswith("#/"):
+        target: Any = schema
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    found = dict(node["properties"]) if "properties" in node else None
+    for part in node.get("allOf", []):
+        nested = schema_properties(schema, part)
+        if nested is not None:
+            found = {**(found or {}), **nested}
+    return found
+
+
 def unknown_key(schema_file: Path, key: str) -> str | None:
     """Why the dotted `key` names no value of the chart (with the closest valid key), or
     None when it does. Open maps (engine.args, env, ...) accept any key below them."""
     schema: dict[str, Any] = json.loads(schema_file.read_text())
     node, done = schema, []
     for part in key.split("."):
-        properties = _properties(schema, node)
+        properties = schema_properties(schema, node)
         if properties is None:
             return None  # an open map: its keys are the user's
         if part not in properties:
@@ -161,22 +177,3 @@ def unknown_key(schema_file: Path, key: str) -> str | None:
         done.append(part)
         node = properties[part]
     return None
-
-
-def _properties(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any] | None:
-    """The named properties of a schema node, following `$ref`s and `allOf` (None for a
-    node without fixed properties)."""
-    found: dict[str, Any] = {}
-    fixed = False
-    for part in [node, *node.get("allOf", [])]:
-        while "$ref" in part:
-            part = schema["definitions"][part["$ref"].rsplit("/", 1)[-1]]
-        if "properties" in part:
-            fixed = True
-            found.update(part["properties"])
-        if part is not node and "allOf" in part:
-            nested = _properties(schema, part)
-            if nested is not None:
-                fixed = True
-                found.update(nested)
-    return found if fixed else None

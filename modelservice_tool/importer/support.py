@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..schema_check import schema_properties
+
 
 @dataclass(frozen=True)
 class ChartSupport:
@@ -21,26 +23,11 @@ class ChartSupport:
         schema_file = chart / "values.schema.json"
         return cls(json.loads(schema_file.read_text()) if schema_file.is_file() else {})
 
-    def _properties(self, node: dict[str, Any]) -> dict[str, Any]:
-        properties = dict(node.get("properties", {}))
-        for part in node.get("allOf", []):
-            properties.update(self._properties(self._resolve(part)))
-        return properties
-
-    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
-        ref = node.get("$ref", "")
-        if ref.startswith("#/"):
-            target: Any = self.schema
-            for part in ref[2:].split("/"):
-                target = target[part]
-            return self._resolve(target)
-        return node
-
     def has(self, *path: str) -> bool:
         """True when `path` (e.g. "routing", "kvTransfer") is a property of the values."""
         node = self.schema
         for part in path:
-            properties = self._properties(self._resolve(node))
+            properties = schema_properties(self.schema, node) or {}
             if part not in properties:
                 return False
             node = properties[part]
