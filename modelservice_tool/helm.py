@@ -65,11 +65,17 @@ class HelmFailed(UserError):
 
     def chart_failures(self) -> list[tuple[str, str]]:
         """(template file, message) of each `fail` the chart raised on these values."""
-        found = []
+        found: list[tuple[str, str]] = []
+        template = None  # a multi-line message continues until helm's next line of its own
         for line in self.lines:
             match = _CHART_FAIL.search(line)
             if match:
-                found.append((match["template"], match["message"]))
+                template = match["template"]
+                found.append((template, match["message"]))
+            elif template and not line.startswith(("Error:", "level=")):
+                found.append((template, line))
+            else:
+                template = None
         return found
 
 

@@ -171,7 +171,10 @@ def _bound_node(node: Any, path: tuple[str, ...], bounds: Bounds) -> Any:
 # --------------------------------------------------------------------------- the oracle
 
 
-FAIL_CALL = re.compile(r'fail\s+(?:\(printf\s+)?"((?:[^"\\]|\\.)*)"')
+# `fail "..."`, `fail (printf "...")`, and lines collected for one `fail` as
+# `append $failures (printf "...")` (the chart joins them with newlines)
+FAIL_CALL = re.compile(
+    r'(?:fail|append\s+\$failures)\s+(?:\(printf\s+)?"((?:[^"\\]|\\.)*)"')
 EXECUTION_ERROR = re.compile(r"execution error at \((?P<where>[^)]*)\): (?P<message>.*)", re.S)
 VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
 
@@ -214,7 +217,8 @@ def render_outcome(result: subprocess.CompletedProcess[str], chart: Path) -> Out
     match = EXECUTION_ERROR.search(stderr)
     if match:
         message = match["message"].split("\n\n")[0].strip()
-        if any(pattern.fullmatch(message) for pattern in fail_messages(chart)):
+        if all(any(pattern.fullmatch(line) for pattern in fail_messages(chart))
+               for line in message.splitlines()):
             return Outcome("clean-fail", message=message)
     return Outcome("broken", message=stderr)
 

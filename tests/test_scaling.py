@@ -277,7 +277,7 @@ def test_no_adapters_no_lora_flags(tmp_path: Path) -> None:
 
 def test_lora_flags_are_managed(tmp_path: Path) -> None:
     fails(tmp_path, {"lora": LORA, "engine": {"args": {"max-loras": 8}}},
-          "engine.args.max-loras (or decode.engine.args.max-loras) is managed by the chart")
+          "engine.args.max-loras is managed by the chart: set lora instead")
 
 
 def test_lora_names_listed_in_notes(tmp_path: Path) -> None:

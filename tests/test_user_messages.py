@@ -201,3 +201,15 @@ def test_sweep_plan_with_nothing_to_deploy_fails() -> None:
     assert result.returncode == 1, result.stderr
     assert "0 to deploy, 2 invalid" in result.stdout
     assert "no variant of this plan can be deployed" in result.stderr
+
+
+def test_every_managed_engine_flag_is_reported_at_once(tmp_path: Path) -> None:
+    values = write(tmp_path, "model:\n  uri: hf://a/b\nengine:\n  args:\n    port: 9000\n"
+                             "    served-model-name: x\ndecode:\n  engine:\n    args:\n"
+                             "      tensor-parallel-size: 2\n")
+    assert_clean_error(mst("template", "-f", str(values)), 2,
+                       "model.yaml:5:5: engine.args.port is managed by the chart: set "
+                       "engine.port instead",
+                       "model.yaml:6:5: engine.args.served-model-name is managed",
+                       "model.yaml:10:7: decode.engine.args.tensor-parallel-size is managed "
+                       "by the chart: set decode.parallelism.tensor instead")

@@ -122,11 +122,17 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- if $multi.enabled -}}
   {{- range $flag := list "distributed-executor-backend" "data-parallel-address" "data-parallel-rpc-port" "data-parallel-start-rank" "headless" }}{{ $_ := set $managed $flag (printf "%s.multiNode" $role) }}{{ end -}}
   {{- end -}}
+  {{- $roleArgs := (($values.engine | default dict).args | default dict) -}}
+  {{- $failures := list -}}
   {{- range $flag, $instead := $managed -}}
   {{- if hasKey $userArgs $flag -}}
-  {{- fail (printf "engine.args.%s (or %s.engine.args.%s) is managed by the chart: set %s instead" $flag $role $flag (replace "<role>" $role $instead)) -}}
+  {{- $key := ternary (printf "%s.engine.args.%s" $role $flag) (printf "engine.args.%s" $flag) (hasKey $roleArgs $flag) -}}
+  {{- $failures = append $failures (printf "%s is managed by the chart: set %s instead" $key (replace "<role>" $role $instead)) -}}
   {{- end -}}
   {{- end -}}
+  {{- /* one line per flag, so every misplaced flag is reported at once (a `$failures`
+  list joined by newlines: tests/fuzz_support.py reads its messages as `fail` messages) */ -}}
+  {{- with $failures }}{{ fail (join "\n" .) }}{{ end -}}
   {{- if eq $mode "vllmServe" -}}
   {{- $command = list "vllm" "serve" -}}
   {{- $args = append $args $model.modelArg -}}
