@@ -225,7 +225,7 @@ def immutable_findings(old: Obj, new: Obj) -> list[Breaking]:
             continue
         field = ".".join(path)
         change = label_change(dig(before, ("matchLabels",)) or before,
-                              dig(after, ("matchLabels",)) or after)
+                              dig(after, ("matchLabels",)) or after) or f"{before} -> {after}"
         found.append(Breaking(
             "immutable", f"{kind}/{name}", f"{field} changes ({change})",
             f"{enforcer} rejects the update ({field} is immutable): `helm upgrade` fails "

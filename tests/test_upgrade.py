@@ -262,6 +262,11 @@ def test_a_changed_deployment_selector_is_immutable() -> None:
     impact = upgrade.compare([deployment()], [new])
     assert [(f.reason, f.obj) for f in impact.breaking] == [("immutable", "Deployment/m-decode")]
     assert "+app.kubernetes.io/version: 0.2.0" in impact.breaking[0].detail
+    expressions = deployment()
+    expressions["spec"]["selector"]["matchExpressions"] = [
+        {"key": "tier", "operator": "In", "values": ["gpu"]}]
+    (finding,) = upgrade.compare([deployment()], [expressions]).breaking
+    assert "matchExpressions" in finding.detail
 
 
 def test_leaderworkerset_sub_group_size_is_immutable_but_size_is_a_restart() -> None:
