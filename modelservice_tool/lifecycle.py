@@ -82,9 +82,8 @@ class BreakingUpgrade(ValidationFailed):
         self.impact = impact
         report = "\n".join(format_breaking(impact.breaking))
         super().__init__(f"not upgraded: {len(impact.breaking)} breaking change(s); nothing "
-                         f"was applied\n{report}\nTo apply it anyway, as described above, "
-                         "pass --accept-breaking (`mst upgrade`) or accept_breaking=True.")
-
+                         f"was applied\n{report}\nTo apply it as it is anyway: --accept-breaking "
+                         "(`mst upgrade`), accept_breaking=True (Python).")
 
 
 @dataclass(frozen=True)
