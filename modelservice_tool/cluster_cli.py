@@ -14,6 +14,9 @@ import click
 
 from . import doctor, lifecycle
 from .cli_common import Release, handle_errors, release_options
+from .upgrade import format_breaking, format_impact
+
+DIFF_CHANGES, DIFF_BREAKING = 1, 3  # `mst diff --detailed-exitcode`
 
 
 def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,6 +98,10 @@ def deploy(action: Callable[..., lifecycle.Revision], release: Release,
     revision = action(target, release.layered().user, chart=release.chart, dry_run=dry_run,
                       wait=atomic, timeout=timeout, atomic=atomic, **extra)
     show_revision(revision, dry_run)
+    if revision.impact and revision.impact.breaking:
+        click.echo(f"applied with {len(revision.impact.breaking)} breaking change(s) accepted "
+                   "(--accept-breaking):\n" + "\n".join(format_breaking(revision.impact.breaking)),
+                   err=True)
     if wait and not dry_run:
         follow(target, timeout)
 
@@ -140,11 +147,19 @@ def install(release: Release, kubeconfig: Path | None, kube_context: str | None,
 @apply_options
 @click.option("--install", "-i", "install_", is_flag=True,
               help="Install the release if it does not exist yet.")
+@click.option("--accept-breaking", is_flag=True,
+              help="Apply the upgrade even when `mst diff` reports breaking changes "
+                   "(immutable fields, traffic selectors, kind changes, removed workloads).")
 @handle_errors
 def upgrade(release: Release, kubeconfig: Path | None, kube_context: str | None,
             dry_run: bool, wait: bool, timeout: int, atomic: bool, create_namespace: bool,
-            install_: bool) -> None:
+            install_: bool, accept_breaking: bool) -> None:
     """Upgrade the release to the given layers (`mst diff` shows what would change).
+
+    The upgrade is first compared with the release's current manifest, like `mst diff`. A
+    breaking change (one helm cannot apply in place: the API server rejects it, or traffic
+    or pods stop) is refused with the report and exit code 1, and nothing is applied,
+    unless --accept-breaking is given.
 
     \b
     Example:
@@ -153,32 +168,36 @@ def upgrade(release: Release, kubeconfig: Path | None, kube_context: str | None,
     """
     deploy(lifecycle.upgrade, release, release_target(release, kubeconfig, kube_context),
            dry_run=dry_run, wait=wait, timeout=timeout, atomic=atomic,
-           create_namespace=create_namespace, install=install_)
+           create_namespace=create_namespace, install=install_,
+           accept_breaking=accept_breaking)
 
 
 @click.command()
 @release_options
 @cluster_options
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 1 when something would change (0 when nothing would).")
+              help="Exit 1 when something would change, 3 when a change is breaking, "
+                   "0 when nothing would change.")
 @handle_errors
 def diff(release: Release, kubeconfig: Path | None, kube_context: str | None,
          detailed_exitcode: bool) -> None:
-    """Objects an upgrade would add, remove or change, and which workloads restart pods.
+    """What an upgrade would do to the release: breaking changes first (why, and what to do
+    instead), then the objects it adds (+), removes (-) and changes (~), then the workloads
+    whose pods restart.
 
     \b
     Example:
       mst diff -p cpu-sim -f examples/qwen3-0.6b-cpu-sim.yaml --release qwen-sim \\
         --set engine.args.max-num-seqs=128
     """
-    result = lifecycle.diff(release_target(release, kubeconfig, kube_context),
+    impact = lifecycle.diff(release_target(release, kubeconfig, kube_context),
                             release.layered().user, chart=release.chart)
-    if not result.installed:
+    if not impact.installed:
         click.echo(f"release {release.name} is not installed: everything would be added",
                    err=True)
-    click.echo(lifecycle.format_diff(result))
-    if detailed_exitcode and not result.empty:
-        sys.exit(1)
+    click.echo(format_impact(impact))
+    if detailed_exitcode and not impact.empty:
+        sys.exit(DIFF_BREAKING if impact.breaking else DIFF_CHANGES)
 
 
 @click.command()

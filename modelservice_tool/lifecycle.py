@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,9 +43,10 @@ from pyhelm3 import Client
 from pyhelm3 import errors as helm_errors
 from pyhelm3.models import ReleaseRevision, ReleaseRevisionStatus
 
-from .errors import UserError
+from .errors import UserError, ValidationFailed
 from .helm import find_helm
 from .paths import chart_dir, tools_dir
+from .upgrade import UpgradeImpact, compare, format_breaking, not_installed, without_hooks
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -58,16 +59,8 @@ logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 ROLE_ORDER = ("decode", "prefill", "epp")
 ROLE_LABELS = ("llm-d.ai/role", "app.kubernetes.io/component")
 INSTANCE_LABEL = "app.kubernetes.io/instance"
-HOOK_ANNOTATION = "helm.sh/hook"
 LWS_RESOURCE = "leaderworkersets.leaderworkerset.x-k8s.io"
 POOL_RESOURCE = "inferencepools.inference.networking.k8s.io"
-# Where each workload kind keeps what, when changed, makes its controller replace pods.
-POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "LeaderWorkerSet": ("spec", "leaderWorkerTemplate"),
-}
 # A helm release name pyhelm3 accepts (its model allows no dots) and helm accepts (<= 53).
 RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")
 UNREACHABLE = re.compile(
@@ -80,6 +73,17 @@ UNKNOWN_RESOURCE = "doesn't have a resource type"
 
 
 # --- targets and results ---------------------------------------------------------------
+
+
+class BreakingUpgrade(ValidationFailed):
+    """An upgrade refused for its breaking changes (exit code 1); `impact` holds them all."""
+
+    def __init__(self, impact: UpgradeImpact) -> None:
+        self.impact = impact
+        report = "\n".join(format_breaking(impact.breaking))
+        super().__init__(f"not upgraded: {len(impact.breaking)} breaking change(s); nothing "
+                         f"was applied\n{report}\nTo apply it as it is anyway: --accept-breaking "
+                         "(`mst upgrade`), accept_breaking=True (Python).")
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class Revision:
     description: str = ""
     notes: str = ""
     objects: list[Obj] = field(default_factory=list)
+    impact: UpgradeImpact | None = None  # upgrade: what it changed in the release
 
 
 @dataclass(frozen=True)
@@ -182,103 +187,7 @@ class ReleaseStatus:
         return ", ".join(parts) or "no workloads yet"
 
 
-@dataclass(frozen=True)
-class ObjectChange:
-    """One object present before and after, with the paths that differ."""
-
-    id: str
-    paths: tuple[str, ...]
-    restarts_pods: bool
-
-
-@dataclass(frozen=True)
-class ManifestDiff:
-    """What an upgrade would add, remove and change, by `Kind/name`."""
-
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    changed: tuple[ObjectChange, ...] = ()
-    installed: bool = True  # False: no release yet, everything would be added
-
-    @property
-    def restarts(self) -> tuple[str, ...]:
-        """Workloads whose pods would be replaced."""
-        return tuple(change.id for change in self.changed if change.restarts_pods)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-
-# --- pure functions: manifest comparison and status aggregation ----------------------
-
-
-def _key(obj: Obj, default_namespace: str | None) -> tuple[str, str, str, str]:
-    group = obj.get("apiVersion", "").rpartition("/")[0]
-    metadata = obj.get("metadata") or {}
-    namespace = metadata.get("namespace") or default_namespace or ""
-    return group, obj.get("kind", "?"), namespace, metadata.get("name", "?")
-
-
-def _display(key: tuple[str, str, str, str]) -> str:
-    return f"{key[1]}/{key[3]}"
-
-
-def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted paths (`spec.replicas`, `...containers[0].args[2]`) where two values differ."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        paths: list[str] = []
-        for key in sorted(set(old) | set(new), key=str):
-            child = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old or key not in new:
-                paths.append(child)
-            else:
-                paths += changed_paths(old[key], new[key], child)
-        return paths
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [path for index, (a, b) in enumerate(zip(old, new, strict=True))
-                for path in changed_paths(a, b, f"{prefix}[{index}]")]
-    return [] if old == new else [prefix or "<root>"]
-
-
-def _dig(obj: Obj, path: Sequence[str]) -> Any:
-    for part in path:
-        obj = obj.get(part) if isinstance(obj, dict) else None
-    return obj
-
-
-def restarts_pods(old: Obj, new: Obj) -> bool:
-    """True when a workload's pod template changed, so its controller replaces pods."""
-    path = POD_TEMPLATE_PATHS.get(new.get("kind", ""))
-    return path is not None and _dig(old, path) != _dig(new, path)
-
-
-def compare_manifests(old: Sequence[Obj], new: Sequence[Obj], *,
-                      default_namespace: str | None = None) -> ManifestDiff:
-    """Objects added, removed and changed from `old` (live release) to `new` (rendered).
-
-    Objects match on API group, kind, namespace and name, so an apiVersion bump within a
-    group is a change, not a removal plus an addition.
-    """
-    before = {_key(obj, default_namespace): obj for obj in old if obj}
-    after = {_key(obj, default_namespace): obj for obj in new if obj}
-    changed = []
-    for key in sorted(before.keys() & after.keys()):
-        paths = changed_paths(before[key], after[key])
-        if paths:
-            restart = restarts_pods(before[key], after[key])
-            changed.append(ObjectChange(_display(key), tuple(paths), restart))
-    return ManifestDiff(
-        added=tuple(_display(key) for key in sorted(after.keys() - before.keys())),
-        removed=tuple(_display(key) for key in sorted(before.keys() - after.keys())),
-        changed=tuple(changed),
-    )
-
-
-def without_hooks(objects: Sequence[Obj | None]) -> list[Obj]:
-    """Drop empty documents and helm hooks (`helm get manifest` never lists hooks)."""
-    return [obj for obj in objects if obj and HOOK_ANNOTATION not in (
-        (obj.get("metadata") or {}).get("annotations") or {})]
+# --- pure functions: status aggregation --------------------------------------------------
 
 
 def _role(obj: Obj) -> str:
@@ -334,18 +243,6 @@ def format_status(status: ReleaseStatus) -> str:
         lines.append("  no Deployments or LeaderWorkerSets with this release's labels")
     pool = {None: "CRD not installed", True: "present", False: "absent"}[status.inference_pool]
     lines.append(f"  InferencePool {status.pool_name or status.release}: {pool}")
-    return "\n".join(lines)
-
-
-def format_diff(diff: ManifestDiff) -> str:
-    """Human-readable lines for `mst diff` (`+` added, `-` removed, `~` changed)."""
-    if diff.empty:
-        return "no changes"
-    lines = [f"+ {name}" for name in diff.added] + [f"- {name}" for name in diff.removed]
-    for change in diff.changed:
-        restart = "  [restarts pods]" if change.restarts_pods else ""
-        shown = ", ".join(change.paths[:5]) + (" ..." if len(change.paths) > 5 else "")
-        lines.append(f"~ {change.id}: {shown}{restart}")
     return "\n".join(lines)
 
 
@@ -504,6 +401,33 @@ async def _current(client: Client, target: Target) -> ReleaseRevision | None:
         return None
 
 
+async def _release_manifest(client: Client, target: Target) -> list[Obj] | None:
+    """The objects `helm upgrade` starts from, hooks left out: the current revision's
+    manifest, or after a failed upgrade the last deployed revision's (helm's own choice).
+    None when there is no release, or only an uninstalled one kept in the history."""
+    current = await _current(client, target)
+    if current is None or current.status == ReleaseRevisionStatus.UNINSTALLED:
+        return None
+    if current.status != ReleaseRevisionStatus.DEPLOYED:
+        deployed = [revision.revision for revision in await current.release.history()
+                    if revision.status == ReleaseRevisionStatus.DEPLOYED]
+        if deployed:
+            current = await current.release.revision(max(deployed))
+    return without_hooks(current.resources_ or [])
+
+
+async def _impact(client: Client, target: Target, values: Obj, chart: Path,
+                  old: list[Obj] | None) -> UpgradeImpact:
+    """What upgrading from the `old` objects to `values` does (`helm template` of the
+    upgrade, no hooks); everything is added when `old` is None (no release)."""
+    rendered = await client.template_resources(
+        await client.get_chart(chart), target.release, values,
+        namespace=target.namespace, is_upgrade=True, no_hooks=True)
+    if old is None:
+        return not_installed(rendered)
+    return compare(old, rendered, default_namespace=target.namespace)
+
+
 async def _apply(client: Client, target: Target, values: Obj, chart: Path, *,
                  create_namespace: bool, dry_run: bool, wait: bool, timeout: int,
                  atomic: bool) -> Revision:
@@ -545,17 +469,28 @@ def install(target: Target, values: Obj, *, chart: Path | None = None,
 
 def upgrade(target: Target, values: Obj, *, chart: Path | None = None, install: bool = False,
             create_namespace: bool = False, dry_run: bool = False, wait: bool = False,
-            timeout: int = 300, atomic: bool = False) -> Revision:
-    """`helm upgrade`; with `install=True` it is `helm upgrade --install`."""
+            timeout: int = 300, atomic: bool = False,
+            accept_breaking: bool = False) -> Revision:
+    """`helm upgrade`; with `install=True` it is `helm upgrade --install`.
+
+    The upgrade is compared with the release first (the engine of `diff`); a breaking change
+    raises BreakingUpgrade and nothing is applied, unless `accept_breaking`. The returned
+    revision carries that comparison (`impact`; None when the release was installed)."""
     _check_values(values)
     path, client = _chart(chart), _client(target)
 
     async def run() -> Revision:
-        if not install and await _current(client, target) is None:
+        old = await _release_manifest(client, target)
+        if old is None and not install:
             raise UserError(f"release {target.release!r} not found in namespace "
                             f"{target.namespace!r}; install it first (or upgrade --install)")
-        return await _apply(client, target, values, path, create_namespace=create_namespace,
-                            dry_run=dry_run, wait=wait, timeout=timeout, atomic=atomic)
+        impact = None if old is None else await _impact(client, target, values, path, old)
+        if impact and impact.breaking and not accept_breaking:
+            raise BreakingUpgrade(impact)
+        revision = await _apply(client, target, values, path,
+                                create_namespace=create_namespace, dry_run=dry_run,
+                                wait=wait, timeout=timeout, atomic=atomic)
+        return replace(revision, impact=impact)
 
     return _run("upgrade", target, run())
 
@@ -605,25 +540,17 @@ def status(target: Target, pool_name: str | None = None) -> ReleaseStatus:
     )
 
 
-def diff(target: Target, values: Obj, *, chart: Path | None = None) -> ManifestDiff:
-    """What upgrading to `values` would change, from `helm template` vs the release manifest.
-
-    The live side is the manifest helm stored for the current revision (the `manifest` of
-    `helm status -o json`, i.e. exactly what `helm get manifest` prints); hooks are left out
-    of both sides. `helm template` renders with helm's default capabilities, which matters
-    only if the chart ever branches on `.Capabilities`.
-    """
+def diff(target: Target, values: Obj, *, chart: Path | None = None) -> UpgradeImpact:
+    """What upgrading to `values` would do (see modelservice_tool.upgrade): `helm template`
+    of the upgrade against the manifest helm stored for the release (exactly what `helm get
+    manifest` prints; after a failed upgrade, the last deployed revision's, as helm itself
+    uses). Hooks are left out of both sides. `helm template` renders with helm's default
+    capabilities, which matters only if the chart ever branches on `.Capabilities`."""
     _check_values(values)
     path, client = _chart(chart), _client(target)
 
-    async def run() -> ManifestDiff:
-        rendered = await client.template_resources(
-            await client.get_chart(path), target.release, values,
-            namespace=target.namespace, is_upgrade=True, no_hooks=True)
-        new = without_hooks(list(rendered))
-        current = await _current(client, target)
-        old = without_hooks(current.resources_ or []) if current else []
-        result = compare_manifests(old, new, default_namespace=target.namespace)
-        return result if current else ManifestDiff(added=result.added, installed=False)
+    async def run() -> UpgradeImpact:
+        return await _impact(client, target, values, path,
+                             await _release_manifest(client, target))
 
     return _run("diff", target, run())

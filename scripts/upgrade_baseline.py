@@ -4,8 +4,9 @@
 Writes tests/upgrade_baseline/<chart version>/<sample>.yaml: `helm template` of each sample
 in examples/index.yaml (its preset, then its model file, its release name, namespace
 `upgrade-check`). tests/test_upgrade.py renders HEAD the same way and compares it with the
-newest stored version: changed selectors and removed objects fail, pod template changes
-(restarts) are printed.
+newest stored version (modelservice_tool.upgrade, the engine of `mst diff`): breaking
+changes and removed objects fail, pod template changes (restarts) are printed; its
+upgrade scenarios start from these renderings too.
 
 Run it when cutting a chart release (after bumping Chart.yaml `version`), see README.md
 "Cutting a chart release".

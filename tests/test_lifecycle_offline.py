@@ -1,5 +1,6 @@
-"""Lifecycle logic without a cluster: manifest diff, status aggregation, progress polling,
-error handling, and the helm command lines pyhelm3 builds (cluster calls faked)."""
+"""Lifecycle logic without a cluster: status aggregation, progress polling, error handling,
+and the helm command lines pyhelm3 builds (cluster calls faked). The manifest comparison
+behind `diff` and `upgrade` is tested in test_upgrade.py."""
 
 from __future__ import annotations
 
@@ -21,111 +22,12 @@ from modelservice_tool.lifecycle import (
     ReleaseStatus,
     Target,
     aggregate_roles,
-    changed_paths,
-    compare_manifests,
     poll_until_ready,
-    without_hooks,
 )
+from modelservice_tool.upgrade import without_hooks
 from support import EXAMPLES, PRESETS, helm_binaries, render
 
 Obj = dict[str, Any]
-
-
-def deployment(name: str, *, replicas: int = 1, args: tuple[str, ...] = ("--a=1",),
-               api: str = "apps/v1", labels: dict[str, str] | None = None) -> Obj:
-    return {
-        "apiVersion": api,
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "ns", "labels": labels or {}},
-        "spec": {
-            "replicas": replicas,
-            "template": {"spec": {"containers": [{"name": "engine", "args": list(args)}]}},
-        },
-    }
-
-
-def service(name: str, port: int = 8000) -> Obj:
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": "ns"}, "spec": {"ports": [{"port": port}]}}
-
-
-# --- manifest comparison -----------------------------------------------------------------
-
-
-def test_added_removed_changed_objects() -> None:
-    old = [deployment("m-decode"), service("m-decode"), service("m-old")]
-    new = [deployment("m-decode"), service("m-decode", port=9000), service("m-new")]
-    diff = compare_manifests(old, new)
-    assert diff.added == ("Service/m-new",)
-    assert diff.removed == ("Service/m-old",)
-    assert [change.id for change in diff.changed] == ["Service/m-decode"]
-    assert diff.changed[0].paths == ("spec.ports[0].port",)
-    assert diff.restarts == ()
-    assert not diff.empty
-
-
-def test_pod_template_change_restarts_pods() -> None:
-    diff = compare_manifests([deployment("m-decode")], [deployment("m-decode", args=("--a=2",))])
-    change = diff.changed[0]
-    assert change.restarts_pods
-    assert change.paths == ("spec.template.spec.containers[0].args[0]",)
-    assert diff.restarts == ("Deployment/m-decode",)
-
-
-def test_replicas_only_change_does_not_restart() -> None:
-    diff = compare_manifests([deployment("m-decode")], [deployment("m-decode", replicas=3)])
-    assert diff.changed[0].paths == ("spec.replicas",)
-    assert diff.restarts == ()
-
-
-def test_label_change_on_workload_metadata_does_not_restart() -> None:
-    old = deployment("m-decode", labels={"a": "1"})
-    new = deployment("m-decode", labels={"a": "2"})
-    assert compare_manifests([old], [new]).restarts == ()
-
-
-def test_leaderworkerset_template_change_restarts() -> None:
-    def lws(size: int, replicas: int = 1) -> Obj:
-        return {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
-                "metadata": {"name": "m-decode"},
-                "spec": {"replicas": replicas, "leaderWorkerTemplate": {"size": size}}}
-
-    assert compare_manifests([lws(2)], [lws(4)]).restarts == ("LeaderWorkerSet/m-decode",)
-    assert compare_manifests([lws(2)], [lws(2, replicas=3)]).restarts == ()
-
-
-def test_identical_manifests_are_empty_and_order_does_not_matter() -> None:
-    objects = [deployment("m-decode"), service("m-decode")]
-    assert compare_manifests(objects, list(reversed(objects))).empty
-
-
-def test_objects_match_on_group_kind_namespace_name() -> None:
-    old = deployment("m-decode")
-    del old["metadata"]["namespace"]  # resolved to the release namespace
-    diff = compare_manifests([old], [deployment("m-decode")], default_namespace="ns")
-    assert diff.added == diff.removed == ()
-    other_group = deployment("m-decode", api="example.com/v1")
-    diff = compare_manifests([deployment("m-decode")], [other_group])
-    assert diff.added == diff.removed == ("Deployment/m-decode",)
-
-
-def test_version_bump_within_group_is_a_change() -> None:
-    old = {"apiVersion": "inference.networking.x-k8s.io/v1alpha2", "kind": "InferencePool",
-           "metadata": {"name": "m"}}
-    new = {**old, "apiVersion": "inference.networking.x-k8s.io/v1"}
-    diff = compare_manifests([old], [new])
-    assert [c.paths for c in diff.changed] == [("apiVersion",)]
-
-
-def test_changed_paths_for_added_keys_and_resized_lists() -> None:
-    assert changed_paths({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}) == ["a.c"]
-    assert changed_paths({"l": [1, 2]}, {"l": [1, 2, 3]}) == ["l"]
-    assert changed_paths(1, 2) == ["<root>"]
-
-
-def test_hooks_and_empty_documents_are_dropped() -> None:
-    hook = {"kind": "Pod", "metadata": {"name": "t", "annotations": {"helm.sh/hook": "test"}}}
-    assert without_hooks([None, hook, service("s")]) == [service("s")]
 
 
 # --- status aggregation ------------------------------------------------------------------
