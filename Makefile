@@ -8,15 +8,18 @@ CHART  := charts/modelservice
 # Pinned helm/kubectl from scripts/install_tools.py come first for every recipe.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-# YAML linted with yamllint: like ct, only Chart.yaml and values files of the chart
-# (templates/ are Go templates, not YAML), plus presets/ and examples/ when present.
-YAMLLINT_PATHS := $(wildcard $(CHART)/Chart.yaml $(CHART)/values*.yaml $(CHART)/ci presets examples)
+# YAML linted with yamllint beside `ct lint` (which lints the chart's Chart.yaml and values
+# files): presets/, examples/ and the helm-unittest suites.
+YAMLLINT_PATHS := $(wildcard presets examples $(CHART)/tests)
+
+# ct: on PATH, or the static build in ../shared/tools (docs/chart-tests.md).
+SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 
 # The demo also validates the custom resources when the upstream CRDs sit beside the repo.
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov test lint demo clean
+.PHONY: help setup tools checkov test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -49,10 +52,15 @@ test: setup checkov ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 
-lint: setup ## ruff, yamllint (lintconf.yaml) and yamale Chart.yaml schema check
+chart-test: setup ## helm-unittest suites (standalone, helm 4 and 3 plugin) and ct lint
+	$(BIN)/python -m pytest -n 2 -q tests/test_chart_unittest.py tests/test_lint.py
+
+lint: setup ## ruff, ct lint of the chart, yamllint of presets, examples and suites
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -c lintconf.yaml $(YAMLLINT_PATHS)
-	$(BIN)/yamale -s ct/chart_schema.yaml $(CHART)/Chart.yaml
+	@ct=$$(command -v ct || { [ -x $(SHARED_TOOLS_UNPACK) ] && echo "$$($(SHARED_TOOLS_UNPACK))/bin/ct"; }); \
+	if [ -n "$$ct" ]; then PATH="$(CURDIR)/$(BIN):$$PATH" "$$ct" lint --config ct.yaml --all --check-version-increment=false; \
+	else echo "ct not found (on PATH or $(SHARED_TOOLS_UNPACK)): ct lint skipped, see docs/chart-tests.md"; fi
 
 demo: setup ## validate and render the gpt-oss-120b prefill/decode example
 	$(BIN)/mst validate --preset pd-a100 --values examples/gpt-oss-120b-pd.yaml --release gpt-oss $(DEMO_CRDS)

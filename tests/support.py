@@ -197,3 +197,27 @@ def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[
     while (left := release_objects(release, namespace)) and time.monotonic() < deadline:
         time.sleep(3)
     return left
+
+
+SHARED_TOOLS_UNPACK = REPO.parent / "shared" / "tools" / "unpack"
+
+
+@cache
+def chart_tool(name: str) -> tuple[Path | None, str]:
+    """(path, "") of helm-unittest, ct or the helm-unittest-plugin folder, else (None, why).
+
+    $MST_HELM_UNITTEST / $MST_CT / $MST_HELM_UNITTEST_PLUGIN win; otherwise the static builds
+    in ../shared/tools beside the repository (unpacked on first use)."""
+    variable = "MST_" + name.upper().replace("-", "_")
+    if os.environ.get(variable):
+        return Path(os.environ[variable]), ""
+    if not SHARED_TOOLS_UNPACK.is_file():
+        return None, (f"{name} not found: set {variable} or put the shared tools beside the "
+                      f"repository ({SHARED_TOOLS_UNPACK})")
+    result = subprocess.run([str(SHARED_TOOLS_UNPACK)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        return None, f"{SHARED_TOOLS_UNPACK} failed: {result.stderr.strip()}"
+    folder = Path(result.stdout.strip())
+    path = folder / name if name.endswith("-plugin") else folder / "bin" / name
+    return (path, "") if path.exists() else (None, f"{name} not found in {folder}")

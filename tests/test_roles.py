@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from support import find, one, render_values, run_helm_template
+from support import one, render_values, run_helm_template
 
 ROLE_SETTINGS = {
     "replicas": 2,
@@ -37,14 +37,6 @@ def replace_role(value: Any, role: str) -> Any:
     return value
 
 
-def test_prefill_off_by_default(tmp_path: Path) -> None:
-    objects = render(tmp_path, {})
-    workloads = [d["metadata"]["name"] for d in find(objects, "Deployment")
-                 if "llm-d.ai/role" in d["spec"]["template"]["metadata"]["labels"]]
-    assert workloads == ["test-decode"]
-    assert "test-prefill" not in [s["metadata"]["name"] for s in find(objects, "Service")]
-
-
 def test_roles_share_one_pod_partial(tmp_path: Path) -> None:
     objects = render(tmp_path, {"decode": ROLE_SETTINGS,
                                 "prefill": {"enabled": True, **ROLE_SETTINGS},
@@ -53,43 +45,6 @@ def test_roles_share_one_pod_partial(tmp_path: Path) -> None:
     prefill = one(objects, "Deployment", "test-prefill")
     assert replace_role(decode, "decode") == replace_role(prefill, "prefill")
     assert decode != prefill
-
-
-def test_role_specific_fields_differ(tmp_path: Path) -> None:
-    objects = render(tmp_path, {"prefill": {"enabled": True, "replicas": 4,
-                                            "parallelism": {"tensor": 1}},
-                                "decode": {"replicas": 1, "parallelism": {"tensor": 4}}})
-    decode = one(objects, "Deployment", "test-decode")
-    prefill = one(objects, "Deployment", "test-prefill")
-    assert (decode["spec"]["replicas"], prefill["spec"]["replicas"]) == (1, 4)
-    decode_labels = decode["spec"]["selector"]["matchLabels"]
-    prefill_labels = prefill["spec"]["selector"]["matchLabels"]
-    assert decode_labels["llm-d.ai/role"] == "decode"
-    assert prefill_labels["llm-d.ai/role"] == "prefill"
-    service = one(objects, "Service", "test-prefill")
-    assert service["spec"]["selector"] == {**prefill_labels, "llm-d.ai/inferenceServing": "true"}
-
-
-def test_selectors_hold_nothing_an_upgrade_changes(tmp_path: Path) -> None:
-    objects = render(tmp_path, {"model": {"uri": "hf://org/other", "name": "x"},
-                                "engine": {"image": {"tag": "v2"}}})
-    selector = one(objects, "Deployment", "test-decode")["spec"]["selector"]["matchLabels"]
-    assert selector == {"app.kubernetes.io/name": "modelservice",
-                        "app.kubernetes.io/instance": "test", "llm-d.ai/role": "decode"}
-
-
-def test_init_containers_and_sidecars_are_named_by_key(tmp_path: Path) -> None:
-    pod_settings = {k: v for k, v in ROLE_SETTINGS.items() if k not in ("replicas", "parallelism")}
-    objects = render(tmp_path, {"pod": pod_settings})
-    pod = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
-    assert [c["name"] for c in pod["initContainers"]] == ["warmup"]
-    assert [c["name"] for c in pod["containers"]] == ["vllm", "logger"]
-    assert {"name": "extra", "configMap": {"name": "cfg"}} in pod["volumes"]
-
-
-def test_every_namespaced_object_sets_the_release_namespace(tmp_path: Path) -> None:
-    objects = render(tmp_path, {"prefill": {"enabled": True}})
-    assert all(obj["metadata"]["namespace"] == "ns" for obj in objects)
 
 
 def test_long_release_names_are_cut_to_dns_labels(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from support import (
     find,
     one,
     render_values,
-    run_helm_template,
     sample_files,
     samples,
 )
@@ -94,17 +93,6 @@ def test_pd_roles_carry_kv_transfer_and_nixl(tmp_path: Path) -> None:
     assert prefill["containers"][0]["ports"][0]["containerPort"] == 8000
 
 
-def test_other_kv_connector_is_selectable(tmp_path: Path) -> None:
-    objects = pd_sample(tmp_path, {"routing": {
-        "kvTransfer": {"connector": "LMCacheConnectorV1",
-                       "extraConfig": {"kv_buffer_device": "cuda"}},
-        "proxy": {"connector": "lmcache"}}})
-    decode = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
-    assert ('--kv-transfer-config={"kv_buffer_device":"cuda","kv_connector":"LMCacheConnectorV1",'
-            '"kv_role":"kv_both"}') in decode["containers"][0]["args"]
-    assert "--kv-connector=lmcache" in decode["initContainers"][0]["args"]
-
-
 def test_single_role_samples_have_no_sidecar_and_the_default_profile(tmp_path: Path) -> None:
     objects = sim_sample(tmp_path)
     assert_valid_stack(objects)
@@ -150,25 +138,6 @@ def test_pool_points_at_the_epp_and_the_epp_at_the_pool(tmp_path: Path) -> None:
     assert "--ha-enable-leader-election" not in args
 
 
-def test_epp_replicas_turn_on_leader_election(tmp_path: Path) -> None:
-    objects = sim_sample(tmp_path, {"routing": {"epp": {"replicas": 2}}})
-    assert "--ha-enable-leader-election" in epp_args(objects)
-    role = one(objects, "Role", "test-epp")
-    assert any("leases" in rule["resources"] for rule in role["rules"])
-
-
-def test_epp_role_is_namespaced_and_minimal(tmp_path: Path) -> None:
-    objects = pd_sample(tmp_path)
-    assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
-    role = one(objects, "Role", "test-epp")
-    assert role["metadata"]["namespace"] == "ns"
-    grants = {(group, resource) for rule in role["rules"] for group in rule["apiGroups"]
-              for resource in rule["resources"]}
-    assert grants == {("", "pods"), ("inference.networking.k8s.io", "inferencepools"),
-                      ("llm-d.ai", "inferenceobjectives"), ("llm-d.ai", "inferencemodelrewrites")}
-    assert all(set(rule["verbs"]) == {"get", "watch", "list"} for rule in role["rules"])
-
-
 def test_metrics_auth_is_the_only_cluster_scoped_opt_in(tmp_path: Path) -> None:
     objects = pd_sample(tmp_path, {"routing": {"epp": {"metricsAuth": {"enabled": True}}}})
     assert_valid_stack(objects)
@@ -200,10 +169,6 @@ def test_httproute_to_the_pool_with_long_timeouts(tmp_path: Path) -> None:
                    for o in objects if o["kind"] != "Pod")
 
 
-def test_no_gateway_no_route(tmp_path: Path) -> None:
-    assert not find(sim_sample(tmp_path, {"routing": {}}), "HTTPRoute")
-
-
 def without(objects: list[Obj], *pairs: tuple[str, str]) -> list[tuple[str, str]]:
     return [k for k in kinds(objects) if k not in pairs]
 
@@ -228,16 +193,6 @@ def test_disabling_a_piece_removes_exactly_that_piece(
         values["routing"].setdefault(key, {}).update(value)
     reduced = pd_sample(tmp_path, values)
     assert kinds(reduced) == without(full, *removed)
-
-
-def test_existing_pool_is_referenced(tmp_path: Path) -> None:
-    objects = pd_sample(tmp_path, {"routing": {
-        "inferencePool": {"create": False, "name": "shared-pool"},
-        "httpRoute": {"gateway": {"name": "gw"}}}})
-    assert not find(objects, "InferencePool")
-    assert "--pool-name=shared-pool" in epp_args(objects)
-    route = one(objects, "HTTPRoute", "test")
-    assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "shared-pool"
 
 
 def test_legacy_generation_switches_every_piece_together(tmp_path: Path) -> None:
@@ -267,24 +222,6 @@ def test_legacy_generation_switches_every_piece_together(tmp_path: Path) -> None
     assert route["spec"]["rules"][0]["backendRefs"][0]["group"] == "inference.networking.x-k8s.io"
 
 
-def test_user_config_replaces_and_plugins_extend_a_profile(tmp_path: Path) -> None:
-    objects = sim_sample(tmp_path, {"routing": {"epp": {
-        "plugins": {"load-aware-scorer": {"type": "load-aware-scorer"},
-                    "queue-scorer": None},
-        "profilePlugins": {"default": {"load-aware-scorer": 1, "queue-scorer": None}}}}})
-    config = epp_config(objects)
-    types = [p["type"] for p in config["plugins"]]
-    assert "load-aware-scorer" in types and "queue-scorer" not in types
-    refs = [r["pluginRef"] for r in config["schedulingProfiles"][0]["plugins"]]
-    assert "load-aware-scorer" in refs and "queue-scorer" not in refs
-
-    custom = ("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
-              "# pool {{ .InferencePoolName }}\n")
-    objects = sim_sample(tmp_path, {"routing": {"epp": {"config": custom}}})
-    assert one(objects, "ConfigMap", "test-epp")["data"]["config.yaml"].strip() == (
-        "apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n# pool test")
-
-
 def test_epp_config_change_restarts_the_epp(tmp_path: Path) -> None:
     def checksum(objects: list[Obj]) -> str:
         template = one(objects, "Deployment", "test-epp")["spec"]["template"]
@@ -292,26 +229,3 @@ def test_epp_config_change_restarts_the_epp(tmp_path: Path) -> None:
 
     assert checksum(sim_sample(tmp_path)) != checksum(
         sim_sample(tmp_path, {"routing": {"epp": {"profile": "prefix-cache"}}}))
-
-
-@pytest.mark.parametrize(
-    ("values", "message"),
-    [
-        ({"routing": {"epp": {"profilePlugins": {"decod": {"x": 1}}}}},
-         "routing.epp.profilePlugins.decod: the pd profile has no scheduling profile"),
-        ({"routing": {"epp": {"nonCachedTokens": 0}}}, "nonCachedTokens must be above 0"),
-        ({"routing": {"generation": "v1alpha2", "epp": {"replicas": 2}}},
-         "v1alpha2-generation EPP does not have"),
-        ({"routing": {"proxy": {"enginePort": 8000}}}, "routing.proxy.enginePort (8000)"),
-        ({"engine": {"args": {"kv-transfer-config": {"kv_connector": "x"}}}},
-         "set routing.kvTransfer instead"),
-    ],
-)
-def test_routing_mistakes_fail_clearly(tmp_path: Path, values: dict[str, Any],
-                                       message: str) -> None:
-    sample = next(s for s in samples() if s["name"] == "gpt-oss-120b-pd")
-    path = tmp_path / "v.yaml"
-    path.write_text(yaml.safe_dump(values))
-    result = run_helm_template((*sample_files(sample), path))
-    assert result.returncode != 0
-    assert message in result.stderr
