@@ -8,7 +8,7 @@ draft-07 that Helm validates values against. Key order is kept.
 
 Usage::
 
-    python3 scripts/build_schema.py           # (re)write values.schema.json
+    python3 scripts/build_schema.py           # (re)write values.schema.json and docs/values.md
     python3 scripts/build_schema.py --check   # exit 1 if the committed JSON is stale
 
 Needs PyYAML.
@@ -76,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args.target.write_text(text, encoding="utf-8")
     print(f"wrote {args.target}")
+    if args.target == TARGET:  # the values reference follows the chart's schema
+        import build_values_reference
+
+        build_values_reference.OUTPUT.write_text(build_values_reference.build())
+        print(f"wrote {build_values_reference.OUTPUT}")
     return 0
 
 
