@@ -68,8 +68,8 @@ def test_pd_sample_renders_the_full_stack(tmp_path: Path) -> None:
     sidecar = decode["initContainers"][0]
     assert sidecar["name"] == "routing-proxy"
     assert sidecar["restartPolicy"] == "Always"
-    assert sidecar["args"] == ["--port=8000", "--vllm-port=8200", "--kv-connector=nixlv2",
-                               "--secure-proxy=false"]
+    assert sidecar["args"] == ["--port=8000", "--model-server-port=8200",
+                               "--kv-connector=nixlv2", "--secure-proxy=false"]
     assert "--port=8200" in decode["containers"][0]["args"]
     config = epp_config(objects)
     assert [p["name"] for p in config["schedulingProfiles"]] == ["prefill", "decode"]
@@ -98,11 +98,11 @@ def test_other_kv_connector_is_selectable(tmp_path: Path) -> None:
     objects = pd_sample(tmp_path, {"routing": {
         "kvTransfer": {"connector": "LMCacheConnectorV1",
                        "extraConfig": {"kv_buffer_device": "cuda"}},
-        "proxy": {"connector": "lmcache"}}})
+        "proxy": {"connector": "shared-storage"}}})
     decode = one(objects, "Deployment", "test-decode")["spec"]["template"]["spec"]
     assert ('--kv-transfer-config={"kv_buffer_device":"cuda","kv_connector":"LMCacheConnectorV1",'
             '"kv_role":"kv_both"}') in decode["containers"][0]["args"]
-    assert "--kv-connector=lmcache" in decode["initContainers"][0]["args"]
+    assert "--kv-connector=shared-storage" in decode["initContainers"][0]["args"]
 
 
 def test_single_role_samples_have_no_sidecar_and_the_default_profile(tmp_path: Path) -> None:
@@ -165,7 +165,9 @@ def test_epp_role_is_namespaced_and_minimal(tmp_path: Path) -> None:
     grants = {(group, resource) for rule in role["rules"] for group in rule["apiGroups"]
               for resource in rule["resources"]}
     assert grants == {("", "pods"), ("inference.networking.k8s.io", "inferencepools"),
-                      ("llm-d.ai", "inferenceobjectives"), ("llm-d.ai", "inferencemodelrewrites")}
+                      ("llm-d.ai", "inferenceobjectives"), ("llm-d.ai", "inferencemodelrewrites"),
+                      ("inference.networking.x-k8s.io", "inferenceobjectives"),
+                      ("inference.networking.x-k8s.io", "inferencemodelrewrites")}
     assert all(set(rule["verbs"]) == {"get", "watch", "list"} for rule in role["rules"])
 
 
