@@ -56,7 +56,8 @@ def test_pd_sample_request_path_is_consistent_end_to_end() -> None:
 
     # InferencePool -> model pods of both roles, on the port their front container listens on
     selector = pool["spec"]["selector"]["matchLabels"]
-    deployments = {d["metadata"]["name"]: d["spec"]["template"] for d in find(objects, "Deployment")}
+    deployments = {d["metadata"]["name"]: d["spec"]["template"]
+                   for d in find(objects, "Deployment")}
     selected = {name for name, t in deployments.items()
                 if selects(selector, t["metadata"]["labels"])}
     assert selected == {f"{RELEASE}-decode", f"{RELEASE}-prefill"}
@@ -70,9 +71,11 @@ def test_pd_sample_request_path_is_consistent_end_to_end() -> None:
     # InferencePool -> EPP Service (name + port) -> EPP Deployment
     ref = pool["spec"]["endpointPickerRef"]
     epp_service = one(objects, "Service", ref["name"])
-    service_port = next(p for p in epp_service["spec"]["ports"] if p["port"] == ref["port"]["number"])
+    service_port = next(p for p in epp_service["spec"]["ports"]
+                        if p["port"] == ref["port"]["number"])
+    epp_selector = epp_service["spec"]["selector"]
     epp = next(d for d in find(objects, "Deployment")
-               if selects(epp_service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]))
+               if selects(epp_selector, d["spec"]["template"]["metadata"]["labels"]))
     epp_container = epp["spec"]["template"]["spec"]["containers"][0]
     assert service_port["targetPort"] in [p["name"] for p in epp_container["ports"]]
     epp_flags = flags(epp_container["args"])

@@ -13,7 +13,6 @@ upstream behaviour it was read from, at the tag the chart pins:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,10 @@ import yaml
 
 from modelservice_tool.checks import check_sidecar_connector
 from support import (
+    PROVIDER_CRDS,
+    SHARED_CRDS,
     assert_valid_stack,
+    crd_schemas,
     find,
     one,
     render_values,
@@ -145,7 +147,7 @@ def test_connector_the_sidecar_rejects_fails_clearly(tmp_path: Path, generation:
                                                      connector: str) -> None:
     stderr = helm_fails(tmp_path, {"routing": {"generation": generation,
                                                "proxy": {"connector": connector}}})
-    flag, accepted = SIDECAR_CONNECTORS[generation]
+    _, accepted = SIDECAR_CONNECTORS[generation]
     assert f"routing.proxy.connector {connector!r}".replace("'", '"') in stderr
     assert ", ".join(sorted(accepted)) in stderr
     assert f"generation {generation}" in stderr
@@ -283,13 +285,13 @@ def test_provider_gke_renders_health_check_and_backend_policies(tmp_path: Path) 
 def test_provider_objects_are_valid_against_their_crds(tmp_path: Path) -> None:
     """Istio and GKE CRDs are not in ../shared/crds: point MST_PROVIDER_CRDS at a directory
     holding istio/api's kubernetes/customresourcedefinitions.gen.yaml and
-    GoogleCloudPlatform/gke-gateway-api's config/crd/networking.gke.io_*.yaml."""
-    from modelservice_tool.manifests import CrdSchemas
-
-    directory = os.environ.get("MST_PROVIDER_CRDS")
-    if not directory or not Path(directory).is_dir():
-        pytest.skip("MST_PROVIDER_CRDS (Istio and GKE gateway CRDs) not set")
-    crds = CrdSchemas.from_dir(Path(directory))
+    GoogleCloudPlatform/gke-gateway-api's config/crd/networking.gke.io_*.yaml (checked with
+    istio/api 1.30.3 and gke-gateway-api v1.4.0)."""
+    if PROVIDER_CRDS is None or not PROVIDER_CRDS.is_dir():
+        pytest.skip("MST_PROVIDER_CRDS (the Istio and GKE gateway CRDs) is not set")
+    crds = crd_schemas()
+    if crds is None:
+        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS}")
     for provider in ("istio", "gke"):
         objects = pd(tmp_path, {"routing": {"provider": {"name": provider}}})
         for obj in objects:
