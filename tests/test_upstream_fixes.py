@@ -300,3 +300,15 @@ def test_provider_objects_are_valid_against_their_crds(tmp_path: Path) -> None:
                 assert validator is not None, f"no CRD for {obj['apiVersion']} {obj['kind']}"
                 errors = [e.message for e in validator.iter_errors(obj)]
                 assert errors == [], (obj["kind"], errors)
+
+
+@pytest.mark.parametrize("values", [
+    {"routing": {"provider": None}}, {"routing": {"provider": {"name": None}}},
+    {"routing": {"epp": {"tracing": None, "secureServing": None}}},
+])
+def test_new_keys_set_to_null_fall_back_to_the_defaults(tmp_path: Path,
+                                                        values: dict[str, Any]) -> None:
+    objects = pd(tmp_path, values)
+    args = epp_container(objects)["args"]
+    assert "--secure-serving=true" in args and "--tracing=false" in args
+    assert kinds(objects) == kinds(pd(tmp_path))

@@ -141,3 +141,8 @@ routing.epp.metricsAuth is on. */}}
 {{- define "ms.eppMetricsReader" -}}
 {{- printf "%s-metrics-reader" (include "ms.eppName" .) -}}
 {{- end -}}
+
+{{/* The gateway implementation (routing.provider.name), "none" when unset. */}}
+{{- define "ms.providerName" -}}
+{{- (((include "ms.routing" . | fromJson).provider | default dict).name | default "none") | toString -}}
+{{- end -}}
