@@ -67,8 +67,8 @@ def test_pd_sample_renders_the_full_stack(tmp_path: Path) -> None:
     sidecar = decode["initContainers"][0]
     assert sidecar["name"] == "routing-proxy"
     assert sidecar["restartPolicy"] == "Always"
-    assert sidecar["args"] == ["--port=8000", "--vllm-port=8200", "--kv-connector=nixlv2",
-                               "--secure-proxy=false"]
+    assert sidecar["args"] == ["--port=8000", "--model-server-port=8200",
+                               "--kv-connector=nixlv2", "--secure-proxy=false"]
     assert "--port=8200" in decode["containers"][0]["args"]
     config = epp_config(objects)
     assert [p["name"] for p in config["schedulingProfiles"]] == ["prefill", "decode"]

@@ -1,11 +1,12 @@
-"""Where a release serves: its HTTPRoute's Gateway when one is rendered, else the decode Service."""
+"""Where a release serves: its HTTPRoute's Gateway when one is rendered, else the decode Service
+(refused for a prefill/decode release, whose requests must reach the endpoint picker)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..checks import engine_flags, model_workloads
+from ..checks import engine_flags, model_workloads, pod_templates
 from ..errors import UserError
 from ..manifests import Manifest
 
@@ -85,9 +86,25 @@ def _decode_service(objects: list[Manifest], release: str, namespace: str) -> En
                     port=int(port["port"]))
 
 
+def _is_disaggregated(objects: list[Manifest]) -> bool:
+    """True when the release renders a prefill workload (prefill/decode disaggregation)."""
+    return any(template["metadata"].get("labels", {}).get("llm-d.ai/role") == "prefill"
+               for workload in model_workloads(objects) for template in pod_templates(workload))
+
+
 def discover(objects: list[Manifest], release: str, namespace: str) -> Endpoint:
-    """The endpoint to load: a Gateway named by a rendered HTTPRoute, else the decode Service."""
-    found = _gateway(objects, namespace) or _decode_service(objects, release, namespace)
+    """The endpoint to load: a Gateway named by a rendered HTTPRoute, else the decode Service.
+
+    A prefill/decode release without a route is refused: its decode Service bypasses the
+    endpoint picker, so every request would be served decode-only."""
+    found = _gateway(objects, namespace)
+    if found is None and _is_disaggregated(objects):
+        raise UserError(
+            f"release {release} is prefill/decode but renders no HTTPRoute: through the decode "
+            "Service requests skip the endpoint picker and are never prefilled remotely. Set "
+            "routing.httpRoute.gateway.name (the Gateway the route attaches to; the pd-* presets "
+            "set inference-gateway), or pass --target URL of a gateway that routes to the pool")
+    found = found or _decode_service(objects, release, namespace)
     if found is None:
         raise UserError(f"release {release} renders neither an HTTPRoute nor a decode Service: "
                         "nothing to benchmark (or pass --target URL)")

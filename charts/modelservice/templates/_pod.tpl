@@ -247,9 +247,12 @@ restartPolicy Always) on the Service port, forwarding to vLLM on the moved port.
 {{- $generation := include "ms.generation" $root | fromJson -}}
 {{- $proxy := (include "ms.routing" $root | fromJson).proxy -}}
 {{- $image := include "ms.imageWithDefault" (list $proxy.image $generation.sidecarImage) | fromJson -}}
+{{- if not (has $proxy.connector $generation.sidecarConnectors) -}}
+{{- fail (printf "routing.proxy.connector %q is not accepted by the routing sidecar of generation %s (%s:%s accepts: %s; it would exit at start while the pod looks ready): pick one of those, or switch routing.generation" (toString $proxy.connector) $generation.name $generation.sidecarImage.repository $generation.sidecarImage.tag (join ", " $generation.sidecarConnectors)) -}}
+{{- end -}}
 {{- $args := list
   (printf "--port=%d" (int $r.servicePort))
-  (printf "--vllm-port=%d" (int $r.port))
+  (printf "--%s=%d" $generation.sidecarEnginePortFlag (int $r.port))
   (printf "--%s=%s" $generation.sidecarConnectorFlag $proxy.connector)
   (printf "--secure-proxy=%t" (eq (toString $proxy.secureProxy) "true")) -}}
 {{- range $proxy.extraArgs | default list }}{{ $args = append $args (toString .) }}{{ end -}}

@@ -5,7 +5,13 @@ model pods and the routing objects.
 
 {{/* Facts of each upstream API generation (routing.generation), as JSON. One place decides the
 pool apiVersion, the objective kind, the EPP image and flags and the config apiVersion, so
-they cannot be mixed. */}}
+they cannot be mixed. Sidecar facts, read at the pinned tags:
+  v1: llm-d/llm-d-router v0.10.0 pkg/sidecar/proxy/options.go (supportedKVConnectors,
+      --vllm-port deprecated for --model-server-port), pkg/sidecar/constants/constants.go
+  v1alpha2: llm-d/llm-d-routing-sidecar v0.2.0 cmd/llm-d-routing-sidecar/main.go (--connector
+      nixl|nixlv2|lmcache, --vllm-port only)
+Both sidecars log a bad connector and exit 0 (cmd/pd-sidecar/main.go in v0.10.0), so the
+chart refuses one they would reject instead of rendering a restart loop. */}}
 {{- define "ms.generation" -}}
 {{- $generations := dict
   "v1" (dict
@@ -18,7 +24,10 @@ they cannot be mixed. */}}
     "configApiVersion" "llm-d.ai/v1alpha1"
     "eppImage" (dict "repository" "ghcr.io/llm-d/llm-d-router-endpoint-picker" "tag" "v0.10.0")
     "sidecarImage" (dict "repository" "ghcr.io/llm-d/llm-d-router-disagg-sidecar" "tag" "v0.10.0")
-    "sidecarConnectorFlag" "kv-connector")
+    "sidecarConnectorFlag" "kv-connector"
+    "sidecarConnectors" (list "mooncake" "nixlv2" "offloading" "sglang" "shared-storage")
+    "sidecarEnginePortFlag" "model-server-port"
+    "eppFlagStyle" "kebab")
   "v1alpha2" (dict
     "poolApiVersion" "inference.networking.x-k8s.io/v1alpha2"
     "poolGroup" "inference.networking.x-k8s.io"
@@ -29,7 +38,10 @@ they cannot be mixed. */}}
     "configApiVersion" "inference.networking.x-k8s.io/v1alpha1"
     "eppImage" (dict "repository" "ghcr.io/llm-d/llm-d-inference-scheduler" "tag" "v0.2.1")
     "sidecarImage" (dict "repository" "ghcr.io/llm-d/llm-d-routing-sidecar" "tag" "v0.2.0")
-    "sidecarConnectorFlag" "connector")
+    "sidecarConnectorFlag" "connector"
+    "sidecarConnectors" (list "lmcache" "nixl" "nixlv2")
+    "sidecarEnginePortFlag" "vllm-port"
+    "eppFlagStyle" "camel")
 -}}
 {{- $name := (.Values.routing | default dict).generation | default "v1" -}}
 {{- $generation := get $generations $name -}}
@@ -43,7 +55,9 @@ they cannot be mixed. */}}
 {{- define "ms.routing" -}}
 {{- $routing := dict
   "inferencePool" (dict "create" true "name" "" "failureMode" "FailClose")
-  "epp" (dict "enabled" true "replicas" 1 "profile" "auto" "nonCachedTokens" 16 "logVerbosity" 1)
+  "epp" (dict "enabled" true "replicas" 1 "profile" "auto" "nonCachedTokens" 16 "logVerbosity" 1 "secureServing" true
+    "tracing" (dict "enabled" false "otlpEndpoint" "" "sampler" "parentbased_traceidratio" "samplerArg" "0.1"))
+  "provider" (dict "name" "none")
   "objective" (dict "enabled" false "priority" 0 "criticality" "Standard")
   "httpRoute" (dict "enabled" true "gateway" (dict) "path" "/")
   "proxy" (dict "enabled" "auto" "enginePort" 8200 "connector" "nixlv2" "secureProxy" false)
@@ -112,4 +126,23 @@ Call with (list $userImage $defaultImage); returns JSON {repository, tag, digest
   "tag" ($user.tag | default $default.tag)
   "digest" ($user.digest | default "")
   "pullPolicy" ($user.pullPolicy | default "IfNotPresent")) -}}
+{{- end -}}
+
+{{/* "true" when the EPP gets a PodMonitor (monitoring.podMonitor on, its `epp` not false). */}}
+{{- define "ms.eppPodMonitor" -}}
+{{- $monitor := (.Values.monitoring | default dict).podMonitor | default dict -}}
+{{- if and $monitor.enabled (ne (toString $monitor.epp) "false") (include "ms.routing" . | fromJson).epp.enabled -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the ServiceAccount (and its token Secret) the EPP PodMonitor scrapes with when
+routing.epp.metricsAuth is on. */}}
+{{- define "ms.eppMetricsReader" -}}
+{{- printf "%s-metrics-reader" (include "ms.eppName" .) -}}
+{{- end -}}
+
+{{/* The gateway implementation (routing.provider.name), "none" when unset. */}}
+{{- define "ms.providerName" -}}
+{{- (((include "ms.routing" . | fromJson).provider | default dict).name | default "none") | toString -}}
 {{- end -}}
