@@ -1,0 +1,288 @@
+"""Checks of rendered objects against the upstream contracts kept as data in contracts/
+(EPP plugin types and parameters, EPP and sidecar flags, connector values, the groups the
+EPP watches, gRPC health service names, LWS env vars). `routing.generation` selects the data:
+it is read back from the rendered InferencePool / EndpointPickerConfig apiVersion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .checks import Finding, _epp_configs, pod_templates
+from .manifests import Manifest, object_id
+
+CONTRACTS = Path(__file__).parent / "contracts"
+_DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+_ENV_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|"
+                      r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@cache
+def load(relative: str) -> dict[str, Any]:
+    """One contract data file (path relative to contracts/)."""
+    return yaml.safe_load((CONTRACTS / relative).read_text())
+
+
+def generation_data(generation: str) -> dict[str, dict[str, Any]]:
+    """The contract documents (epp, sidecar, ...) of a routing.generation."""
+    entry = load("index.yaml")["generations"][generation]
+    return {key: load(path) for key, path in entry.items() if path.endswith(".yaml")}
+
+
+def generation_of(objects: list[Manifest]) -> str:
+    """The routing.generation a rendering used (v1 unless a legacy apiVersion shows)."""
+    for obj in objects:
+        if obj["kind"] == "InferencePool" and "x-k8s.io" in obj["apiVersion"]:
+            return "v1alpha2"
+    for _, config in _epp_configs(objects):
+        if "x-k8s.io" in str(config.get("apiVersion", "")):
+            return "v1alpha2"
+    return "v1"
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str) -> Iterator[Finding]:
+    """An EndpointPickerConfig against the EPP contract: kind, fields, plugin types and
+    parameters, profile references."""
+    spec = epp["config"]
+    version = epp["version"]
+    if config.get("apiVersion") != spec["apiVersion"] or config.get("kind") != spec["kind"]:
+        yield Finding("epp-config", where,
+                      f"config is {config.get('apiVersion')}/{config.get('kind')}; EPP "
+                      f"{version} reads {spec['apiVersion']}/{spec['kind']}")
+    for key in config:
+        if key not in ("apiVersion", "kind", *spec["fields"]):
+            yield Finding("epp-config", where, f"unknown top-level field {key!r} for EPP {version}"
+                          + _hint(key, spec["fields"]))
+    plugins = epp["plugins"]
+    declared: set[str] = set()
+    for plugin in config.get("plugins") or []:
+        kind = plugin.get("type", "")
+        name = plugin.get("name") or kind
+        declared.add(name)
+        for key in plugin:
+            if key not in spec["pluginFields"]:
+                yield Finding("epp-plugin", where, f"plugin {name!r}: unknown field {key!r}")
+        if kind not in plugins:
+            yield Finding("epp-plugin", where, f"plugin type {kind!r} is not registered in EPP "
+                          f"{version}" + _hint(kind, list(plugins)))
+            continue
+        known = plugins[kind]["parameters"]
+        for param in plugin.get("parameters") or {}:
+            if param not in known:
+                yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}) has no parameter "
+                              f"{param!r} in EPP {version} (known: {', '.join(known) or 'none'})")
+    for profile in config.get("schedulingProfiles") or []:
+        for ref in profile.get("plugins") or []:
+            if ref.get("pluginRef") not in declared:
+                yield Finding("epp-profile", where, f"profile {profile.get('name')!r} references "
+                              f"undeclared plugin {ref.get('pluginRef')!r}")
+            weight = ref.get("weight")
+            integral = spec.get("weightType") != "int" or isinstance(weight, int)
+            if weight is not None and not integral:
+                yield Finding("epp-profile", where, f"weight {weight!r} must be an integer for "
+                              f"EPP {version}")
+
+
+def parse_flags(args: list[str], flags: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:
+    """(name, value, problem) for each flag of a Go command line; problem '' when fine."""
+    i = 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        if not token.startswith("-") or token in ("-", "--"):
+            yield token, None, f"positional argument {token!r} is not accepted"
+            continue
+        name, eq, value = token.lstrip("-").partition("=")
+        spec = flags.get(name)
+        if spec is None:
+            yield name, None, "unknown flag" + _hint(name, list(flags))
+            continue
+        if not eq and spec["type"] != "bool":
+            if i >= len(args):
+                yield name, None, "needs a value"
+                continue
+            value = args[i]
+            i += 1
+        given = value if (eq or spec["type"] != "bool") else None
+        yield name, given, _type_problem(spec, given)
+
+
+def _type_problem(spec: dict[str, Any], value: str | None) -> str:
+    kind = spec["type"]
+    if value is None:
+        return ""
+    if kind == "bool" and value not in ("true", "false", "1", "0", "t", "f", "TRUE", "FALSE",
+                                        "True", "False", "T", "F"):
+        return f"bool flag given {value!r}"
+    if kind == "int" and not re.fullmatch(r"-?\d+", value):
+        return f"int flag given {value!r}"
+    if kind == "intSlice" and not re.fullmatch(r"-?\d+(,-?\d+)*", value):
+        return f"int list flag given {value!r}"
+    if kind == "duration" and not _DURATION.match(value):
+        return f"duration flag given {value!r}"
+    allowed = spec.get("values")
+    if allowed:
+        items = value.split(",") if kind == "stringSlice" else [value]
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            return f"value {bad[0]!r} is not accepted (one of: {', '.join(allowed)})"
+    return ""
+
+
+def _containers(obj: Manifest) -> Iterator[dict[str, Any]]:
+    for template in pod_templates(obj):
+        spec = template["spec"]
+        yield from spec.get("initContainers") or []
+        yield from spec.get("containers") or []
+
+
+def _image_name(container: dict[str, Any]) -> str:
+    return container.get("image", "").split("@")[0].rsplit(":", 1)[0]
+
+
+def _epp_deployments(objects: list[Manifest]) -> list[Manifest]:
+    return [o for o in objects if o["kind"] == "Deployment"
+            and o["spec"]["template"]["metadata"].get("labels", {})
+            .get("app.kubernetes.io/component") == "epp"]
+
+
+def check_flags(args: list[str], doc: dict[str, Any], where: str, check: str) -> Iterator[Finding]:
+    """A Go binary's command line against a contract's flags."""
+    for name, _value, problem in parse_flags(args, doc["flags"]):
+        if problem:
+            yield Finding(check, where, f"{doc['component']} {doc['version']}: --{name}: {problem}")
+        elif doc["flags"].get(name, {}).get("rejected"):
+            yield Finding(check, where, f"--{name} is rejected by {doc['component']} "
+                          f"{doc['version']}: {doc['flags'][name]['rejected']}")
+
+
+def check_contracts(objects: list[Manifest]) -> Iterator[Finding]:
+    """EPP config, EPP and sidecar command lines against the generation's upstream data."""
+    data = generation_data(generation_of(objects))
+    epp, sidecar = data["epp"], data["sidecar"]
+    for configmap, config in _epp_configs(objects):
+        yield from check_epp_config(config, epp, object_id(configmap))
+    for deployment in _epp_deployments(objects):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            if container.get("name") == "epp":
+                yield from check_flags(container.get("args") or [], epp, object_id(deployment),
+                                       "epp-flags")
+    for obj in objects:
+        for container in _containers(obj):
+            if container.get("name") == "routing-proxy":
+                yield from check_flags(container.get("args") or [], sidecar, object_id(obj),
+                                       "sidecar-flags")
+
+
+def deprecated_flags(objects: list[Manifest]) -> Iterator[Finding]:
+    """Uses of flags the pinned upstream version deprecates."""
+    sidecar = generation_data(generation_of(objects))["sidecar"]
+    for obj in objects:
+        for container in _containers(obj):
+            if container.get("name") != "routing-proxy":
+                continue
+            args = container.get("args") or []
+            for name, _value, _problem in parse_flags(args, sidecar["flags"]):
+                replacement = sidecar["flags"].get(name, {}).get("deprecated")
+                if replacement:
+                    yield Finding("sidecar-deprecated", object_id(obj), f"--{name} is deprecated "
+                                  f"in {sidecar['version']}: use --{replacement}")
+
+
+def _flag_values(args: list[str]) -> dict[str, str]:
+    values = {}
+    for token in args:
+        name, _, value = token.lstrip("-").partition("=")
+        values[name] = value or "true"
+    return values
+
+
+def check_epp_health(objects: list[Manifest]) -> Iterator[Finding]:
+    """The EPP probes ask for gRPC health services the EPP answers."""
+    epp = generation_data(generation_of(objects))["epp"]
+    health = epp["health"]
+    if not health.get("services"):
+        return
+    for deployment in _epp_deployments(objects):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            flags = _flag_values(container.get("args") or [])
+            if flags.get(health["leaderElectionFlag"], "false") != "true":
+                continue
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                service = ((container.get(probe) or {}).get("grpc") or {}).get("service", "")
+                if (container.get(probe) or {}).get("grpc") and service not in health["services"]:
+                    yield Finding("epp-health", object_id(deployment),
+                                  f"{probe} asks for gRPC service {service!r}; with leader "
+                                  f"election EPP {epp['version']} answers SERVICE_UNKNOWN (it "
+                                  f"serves: {', '.join(repr(s) for s in health['services'])})")
+
+
+def check_epp_rbac(objects: list[Manifest]) -> Iterator[Finding]:
+    """The EPP's Role grants what the EPP watches."""
+    epp = generation_data(generation_of(objects))["epp"]
+    for deployment in _epp_deployments(objects):
+        account = deployment["spec"]["template"]["spec"].get("serviceAccountName")
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        flags = _flag_values(container.get("args") or [])
+        granted: set[tuple[str, str, str]] = set()
+        for binding in (o for o in objects if o["kind"] == "RoleBinding"):
+            if not any(s.get("name") == account for s in binding.get("subjects") or []):
+                continue
+            role = next((o for o in objects if o["kind"] == "Role"
+                         and o["metadata"]["name"] == binding["roleRef"]["name"]), None)
+            for rule in (role or {}).get("rules") or []:
+                granted |= {(g, r, v) for g in rule.get("apiGroups", [])
+                            for r in rule.get("resources", []) for v in rule.get("verbs", [])}
+        for watch in epp["watches"]:
+            if watch.get("when") and flags.get(watch["when"], "false") != "true":
+                continue
+            group = watch["group"]
+            if group == "$pool-group":
+                group = flags.get("pool-group", epp["poolGroups"][0])
+            for resource in watch["resources"]:
+                missing = [v for v in watch["verbs"] if (group, resource, v) not in granted]
+                if missing:
+                    yield Finding("epp-rbac", object_id(deployment),
+                                  f"EPP {epp['version']} watches {resource} in group "
+                                  f"{group or 'core'!r} but its Role does not grant "
+                                  f"{', '.join(missing)}")
+
+
+def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
+    """LWS_* variables the launch scripts use are injected by LWS or set by the chart."""
+    lws = load(load("index.yaml")["lws"])
+    for obj in (o for o in objects if o["kind"] == "LeaderWorkerSet"):
+        for container in _containers(obj):
+            text = " ".join([*(container.get("command") or []), *(container.get("args") or [])])
+            own = {e["name"] for e in container.get("env") or []}
+            for match in _ENV_REF.finditer(text):
+                name = next(g for g in match.groups() if g)
+                if name.startswith(("LWS_", "TPU_")) and name not in lws["env"] and name not in own:
+                    yield Finding("lws-env", object_id(obj), f"container {container['name']!r} "
+                                  f"uses ${name}, which LWS {lws['version']} does not inject")
+
+
+CONTRACT_CHECKS = {
+    "contracts": check_contracts,
+    "epp-health": check_epp_health,
+    "epp-rbac": check_epp_rbac,
+    "lws-env": check_lws_env,
+    "deprecated": deprecated_flags,
+}
+
+
+def run_contract_checks(objects: list[Manifest]) -> list[Finding]:
+    """Every finding of every upstream-contract check."""
+    return [f for check in CONTRACT_CHECKS.values() for f in check(objects)]
