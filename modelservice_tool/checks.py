@@ -298,6 +298,15 @@ def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
                           f"hub cache {cache} for {model} is not on a mounted volume")
 
 
+def check_upstream_contracts(objects: list[Manifest]) -> Iterator[Finding]:
+    """EPP plugin types/parameters, EPP and sidecar flags and connector values, and LWS
+    variables exist in the upstream version the chart pins (data in contracts/)."""
+    from .upstream import check_contracts, check_lws_env
+
+    yield from check_contracts(objects)
+    yield from check_lws_env(objects)
+
+
 CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
     "accelerators": check_accelerators,
     "engine-port": check_engine_port,
@@ -306,6 +315,7 @@ CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
     "pd-decider": check_pd_decider,
     "lws-size": check_lws_size,
     "model-path": check_model_mounted,
+    "upstream-contracts": check_upstream_contracts,
 }
 
 

@@ -52,6 +52,15 @@ def _hint(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _elsewhere(kind: str, epp: dict[str, Any]) -> str:
+    """Where a plugin type unknown to this EPP is registered: another generation's EPP."""
+    for generation, entry in load("index.yaml")["generations"].items():
+        other = load(entry["epp"])
+        if other["version"] != epp["version"] and kind in other["plugins"]:
+            return f"; it is a plugin of EPP {other['version']} (routing.generation {generation})"
+    return ""
+
+
 def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str) -> Iterator[Finding]:
     """An EndpointPickerConfig against the EPP contract: kind, fields, plugin types and
     parameters, profile references."""
@@ -76,7 +85,7 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str) ->
                 yield Finding("epp-plugin", where, f"plugin {name!r}: unknown field {key!r}")
         if kind not in plugins:
             yield Finding("epp-plugin", where, f"plugin type {kind!r} is not registered in EPP "
-                          f"{version}" + _hint(kind, list(plugins)))
+                          f"{version}" + _hint(kind, list(plugins)) + _elsewhere(kind, epp))
             continue
         known = plugins[kind]["parameters"]
         for param in plugin.get("parameters") or {}:
@@ -168,20 +177,33 @@ def check_flags(args: list[str], doc: dict[str, Any], where: str, check: str) ->
                           f"{doc['version']}: {doc['flags'][name]['rejected']}")
 
 
+def described_by(container: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """Whether a container runs the image a contract describes: its repository, and its
+    version unless the image is pinned by digest alone. Other images (a newer tag, a fork)
+    are not checked: the data does not describe them."""
+    image = container.get("image", "")
+    name, _, digest = image.partition("@")
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    return repository == doc["image"] and (tag == doc["version"] or (not tag and bool(digest)))
+
+
 def check_contracts(objects: list[Manifest]) -> Iterator[Finding]:
     """EPP config, EPP and sidecar command lines against the generation's upstream data."""
     data = generation_data(generation_of(objects))
     epp, sidecar = data["epp"], data["sidecar"]
-    for configmap, config in _epp_configs(objects):
-        yield from check_epp_config(config, epp, object_id(configmap))
+    checked_epp = False
     for deployment in _epp_deployments(objects):
         for container in deployment["spec"]["template"]["spec"]["containers"]:
-            if container.get("name") == "epp":
+            if container.get("name") == "epp" and described_by(container, epp):
+                checked_epp = True
                 yield from check_flags(container.get("args") or [], epp, object_id(deployment),
                                        "epp-flags")
+    if checked_epp or not _epp_deployments(objects):
+        for configmap, config in _epp_configs(objects):
+            yield from check_epp_config(config, epp, object_id(configmap))
     for obj in objects:
         for container in _containers(obj):
-            if container.get("name") == "routing-proxy":
+            if container.get("name") == "routing-proxy" and described_by(container, sidecar):
                 yield from check_flags(container.get("args") or [], sidecar, object_id(obj),
                                        "sidecar-flags")
 

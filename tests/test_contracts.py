@@ -261,3 +261,40 @@ def test_generation_images_match_the_data() -> None:
             repo, tag = re.search(rf'"{key}" \(dict "repository" "([^"]+)" "tag" "([^"]+)"',
                                   block).groups()
             assert (repo, tag) == (doc["image"], doc["version"]), (generation, key)
+
+
+# --- only the images the data describes are checked; mst validate reports drift ----------
+
+@pytest.mark.parametrize(("image", "checked"), [
+    ({"tag": "v0.11.0"}, False),
+    ({"repository": "registry.example/mirror/llm-d-router-endpoint-picker"}, False),
+    ({"digest": "sha256:" + "a" * 64}, True),
+])
+def test_other_epp_images_are_not_held_to_the_pinned_data(tmp_path: Path, image: dict[str, str],
+                                                          checked: bool) -> None:
+    objects = render_values(tmp_path, {"routing": {"epp": {"image": image,
+                                                           "extraArgs": ["--new-flag"]}}},
+                            *sample_files(SIM))
+    assert bool(findings(objects, "epp-flags")) is checked
+
+
+def test_mst_validate_reports_an_unknown_plugin_type(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from support import REPO, default_helm
+
+    values = tmp_path / "model.yaml"
+    values.write_text("routing:\n  epp:\n    plugins:\n      my-scorer:\n"
+                      "        type: kv-cache-scorer\n    profilePlugins:\n"
+                      "      default:\n        my-scorer: 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "modelservice_tool", "validate", "--preset", SIM["preset"],
+         "--values", str(REPO / "examples" / SIM["file"]), "--values", str(values)],
+        capture_output=True, text=True, check=False, cwd=REPO,
+        env={"MST_HELM": str(default_helm()), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr
+    assert ("plugin type 'kv-cache-scorer' is not registered in EPP v0.10.0 (did you mean "
+            "'prefix-cache-scorer'?); it is a plugin of EPP v0.2.1 (routing.generation "
+            "v1alpha2) [epp-plugin]") in result.stderr
+    assert "Traceback" not in result.stderr
