@@ -301,9 +301,10 @@ def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
 def check_upstream_contracts(objects: list[Manifest]) -> Iterator[Finding]:
     """EPP plugin types/parameters, EPP and sidecar flags and connector values, and LWS
     variables exist in the upstream version the chart pins (data in contracts/)."""
-    from .upstream import check_contracts, check_lws_env
+    from .upstream import check_contracts, check_lws_env, check_pool_link
 
     yield from check_contracts(objects)
+    yield from check_pool_link(objects)
     yield from check_lws_env(objects)
 
 

@@ -20,8 +20,7 @@ from .manifests import Manifest, object_id
 
 CONTRACTS = Path(__file__).parent / "contracts"
 _DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$")
-_ENV_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|"
-                      r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_LWS_NAME = re.compile(r"\b((?:LWS|TPU)_[A-Z0-9_]+)\b")
 
 
 @cache
@@ -282,6 +281,65 @@ def check_epp_rbac(objects: list[Manifest]) -> Iterator[Finding]:
                                   f"{', '.join(missing)}")
 
 
+def _pool_epp_port(pool: Manifest) -> tuple[str | None, int | None]:
+    spec = pool.get("spec") or {}
+    if "endpointPickerRef" in spec:
+        ref = spec["endpointPickerRef"]
+        return ref.get("name"), (ref.get("port") or {}).get("number")
+    ref = spec.get("extensionRef") or {}
+    return ref.get("name"), ref.get("portNumber", 9002) if ref else None
+
+
+def check_pool_link(objects: list[Manifest]) -> Iterator[Finding]:
+    """The InferencePool, the EPP Service and the EPP's flags agree on the pool and the
+    ext-proc port the EPP listens on; its probes use its health port."""
+    epp = generation_data(generation_of(objects))["epp"]
+    pools = [o for o in objects if o["kind"] == "InferencePool"]
+    for deployment in _epp_deployments(objects):
+        container = next((c for c in deployment["spec"]["template"]["spec"]["containers"]
+                          if c.get("name") == "epp"), None)
+        if container is None or not described_by(container, epp):
+            continue
+        flags = _flag_values(container.get("args") or [])
+        where = object_id(deployment)
+        given = {name: str(flags.get(flag, epp["ports"][name]))
+                 for name, flag in epp["portFlags"].items()}
+        if not all(v.isdigit() for v in given.values()):
+            continue  # a malformed port flag: check_contracts reports it
+        port = {name: int(value) for name, value in given.items()}
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            grpc = (container.get(probe) or {}).get("grpc")
+            if grpc and grpc.get("port") != port["grpc-health"]:
+                yield Finding("epp-ports", where, f"{probe} probes port {grpc.get('port')}; "
+                              f"the EPP serves gRPC health on {port['grpc-health']}")
+        for pool in pools:
+            ref_name, ref_port = _pool_epp_port(pool)
+            pool_flag = flags.get(epp["poolFlags"]["name"])
+            if pool_flag != pool["metadata"]["name"]:
+                continue
+            group_flag = epp["poolFlags"].get("group")
+            group = pool["apiVersion"].split("/")[0]
+            if group_flag and flags.get(group_flag, epp["poolGroups"][0]) != group:
+                yield Finding("epp-pool", where, f"--{group_flag} is "
+                              f"{flags.get(group_flag, epp['poolGroups'][0])!r} but the pool is "
+                              f"{pool['apiVersion']}")
+            if ref_port != port["grpc"]:
+                yield Finding("epp-pool", object_id(pool), f"points at EPP port {ref_port}; "
+                              f"the EPP serves ext-proc on {port['grpc']}")
+            service = next((o for o in objects if o["kind"] == "Service"
+                            and o["metadata"]["name"] == ref_name), None)
+            if service is None:
+                yield Finding("epp-pool", object_id(pool), f"EPP Service {ref_name!r} is not "
+                              "rendered")
+                continue
+            named = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
+            targets = [named.get(p.get("targetPort"), p.get("targetPort"))
+                       for p in service["spec"].get("ports") or [] if p.get("port") == ref_port]
+            if port["grpc"] not in targets:
+                yield Finding("epp-pool", object_id(service), f"no port {ref_port} forwarding "
+                              f"to the EPP's ext-proc port {port['grpc']}")
+
+
 def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
     """LWS_* variables the launch scripts use are injected by LWS or set by the chart."""
     lws = load(load("index.yaml")["lws"])
@@ -289,11 +347,10 @@ def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
         for container in _containers(obj):
             text = " ".join([*(container.get("command") or []), *(container.get("args") or [])])
             own = {e["name"] for e in container.get("env") or []}
-            for match in _ENV_REF.finditer(text):
-                name = next(g for g in match.groups() if g)
-                if name.startswith(("LWS_", "TPU_")) and name not in lws["env"] and name not in own:
+            for name in sorted(set(_LWS_NAME.findall(text))):
+                if name not in lws["env"] and name not in own:
                     yield Finding("lws-env", object_id(obj), f"container {container['name']!r} "
-                                  f"uses ${name}, which LWS {lws['version']} does not inject")
+                                  f"uses {name}, which LWS {lws['version']} does not inject")
 
 
 CONTRACT_CHECKS = {
@@ -301,6 +358,7 @@ CONTRACT_CHECKS = {
     "epp-health": check_epp_health,
     "epp-rbac": check_epp_rbac,
     "lws-env": check_lws_env,
+    "pool-link": check_pool_link,
     "deprecated": deprecated_flags,
 }
 

@@ -190,7 +190,7 @@ def test_lws_env_check_sees_an_unknown_variable() -> None:
     worker = lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"][0]
     worker["args"] = [*worker.get("args", []), "echo $(LWS_LEADER_IP)"]
     assert [f.message for f in check_lws_env(objects)] == [
-        f"container {worker['name']!r} uses $LWS_LEADER_IP, which LWS v0.10.0 does not inject"]
+        f"container {worker['name']!r} uses LWS_LEADER_IP, which LWS v0.10.0 does not inject"]
 
 
 # --- coverage: the data covers everything the chart can render -----------------------------
@@ -298,3 +298,24 @@ def test_mst_validate_reports_an_unknown_plugin_type(tmp_path: Path) -> None:
             "'prefix-cache-scorer'?); it is a plugin of EPP v0.2.1 (routing.generation "
             "v1alpha2) [epp-plugin]") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["profile-default", "legacy"])
+def test_pool_link_check_sees_a_wrong_port(tmp_path: Path, name: str) -> None:
+    objects = toggle(tmp_path, name)
+    assert findings(objects, "epp-pool") == []
+    pool = next(o for o in objects if o["kind"] == "InferencePool")
+    ref = pool["spec"].get("endpointPickerRef") or pool["spec"]["extensionRef"]
+    if "port" in ref:
+        ref["port"]["number"] = 9003
+    else:
+        ref["portNumber"] = 9003
+    assert any("points at EPP port 9003; the EPP serves ext-proc on 9002" in f
+               for f in findings(objects, "epp-pool"))
+
+
+def test_pool_link_check_sees_a_wrong_pool_group(tmp_path: Path) -> None:
+    objects = render_values(tmp_path, {"routing": {"epp": {
+        "extraArgs": ["--pool-group=inference.networking.x-k8s.io"]}}}, *sample_files(SIM))
+    assert any("--pool-group is 'inference.networking.x-k8s.io' but the pool is "
+               "inference.networking.k8s.io/v1" in f for f in findings(objects, "epp-pool"))
