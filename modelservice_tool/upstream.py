@@ -60,9 +60,10 @@ def _elsewhere(kind: str, epp: dict[str, Any]) -> str:
     return ""
 
 
-def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str) -> Iterator[Finding]:
+def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
+                     flags: dict[str, str] | None = None) -> Iterator[Finding]:
     """An EndpointPickerConfig against the EPP contract: kind, fields, plugin types and
-    parameters, profile references."""
+    parameters, profile references; `flags` (the EPP's command line) for alpha plugins."""
     spec = epp["config"]
     version = epp["version"]
     if config.get("apiVersion") != spec["apiVersion"] or config.get("kind") != spec["kind"]:
@@ -86,6 +87,12 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str) ->
             yield Finding("epp-plugin", where, f"plugin type {kind!r} is not registered in EPP "
                           f"{version}" + _hint(kind, list(plugins)) + _elsewhere(kind, epp))
             continue
+        gate = spec.get("alphaPluginsNeed")
+        if (plugins[kind].get("stability") == "alpha" and gate and flags is not None
+                and flags.get(gate, "false") != "true"):
+            yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}) is alpha in EPP "
+                          f"{version}: it refuses to start without --{gate} "
+                          "(routing.epp.extraArgs)")
         known = plugins[kind]["parameters"]
         for param in plugin.get("parameters") or {}:
             if param not in known:
@@ -190,16 +197,17 @@ def check_contracts(objects: list[Manifest]) -> Iterator[Finding]:
     """EPP config, EPP and sidecar command lines against the generation's upstream data."""
     data = generation_data(generation_of(objects))
     epp, sidecar = data["epp"], data["sidecar"]
-    checked_epp = False
+    checked_epp, epp_flags = False, None
     for deployment in _epp_deployments(objects):
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             if container.get("name") == "epp" and described_by(container, epp):
                 checked_epp = True
+                epp_flags = _flag_values(container.get("args") or [])
                 yield from check_flags(container.get("args") or [], epp, object_id(deployment),
                                        "epp-flags")
     if checked_epp or not _epp_deployments(objects):
         for configmap, config in _epp_configs(objects):
-            yield from check_epp_config(config, epp, object_id(configmap))
+            yield from check_epp_config(config, epp, object_id(configmap), epp_flags)
     for obj in objects:
         for container in _containers(obj):
             if container.get("name") == "routing-proxy" and described_by(container, sidecar):

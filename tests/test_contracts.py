@@ -319,3 +319,14 @@ def test_pool_link_check_sees_a_wrong_pool_group(tmp_path: Path) -> None:
         "extraArgs": ["--pool-group=inference.networking.x-k8s.io"]}}}, *sample_files(SIM))
     assert any("--pool-group is 'inference.networking.x-k8s.io' but the pool is "
                "inference.networking.k8s.io/v1" in f for f in findings(objects, "epp-pool"))
+
+
+def test_alpha_plugin_needs_the_experimental_flag(tmp_path: Path) -> None:
+    extra = {"plugins": {"session": {"type": "session-affinity-scorer"}},
+             "profilePlugins": {"default": {"session": 1}}}
+    objects = render_values(tmp_path, {"routing": {"epp": extra}}, *sample_files(SIM))
+    assert any("alpha in EPP v0.10.0: it refuses to start without --allow-experimental-plugins"
+               in f for f in findings(objects, "epp-plugin"))
+    allowed = {**extra, "extraArgs": ["--allow-experimental-plugins"]}
+    objects = render_values(tmp_path, {"routing": {"epp": allowed}}, *sample_files(SIM))
+    assert findings(objects, "epp-plugin") == []
