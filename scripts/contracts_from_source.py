@@ -13,11 +13,16 @@ entries it could not resolve. Not used by the tests.
         --file pkg/epp/server/options.go --file pkg/common/observability/logging/options.go
     python scripts/contracts_from_source.py check --git-dir <mirror> --tag v0.10.0 \
         --file cmd/epp/runner/runner.go modelservice_tool/contracts/llm-d-router/v0.10.0/epp.yaml
+    python scripts/contracts_from_source.py check-flags --git-dir <mirror> --tag v0.10.0 \
+        --file pkg/sidecar/proxy/options.go \
+        modelservice_tool/contracts/llm-d-router/v0.10.0/sidecar.yaml
 
 `plugins` and `flags` print YAML; `check` compares a data file's plugin types and
-parameter names (or flag names) with what the source says and exits 1 on a difference.
+parameter names, `check-flags` the flags (names and types) read from the given files, with
+what the source says, and exit 1 on a difference.
 For a plugin registered from another Go module (the legacy scheduler registers GIE's),
-pass `--module <go module path>=<git dir>@<tag>`.
+pass `--module <go module path>=<git dir>@<tag>`, and `--file <go module path>:<file>` for a
+registration file of that module.
 """
 
 from __future__ import annotations
@@ -241,7 +246,11 @@ def plugins(resolver: Resolver, registration_files: list[str]) -> dict[str, dict
     """Registered plugin types with parameter names, stability and deprecation."""
     result: dict[str, dict] = {}
     for path in registration_files:
-        raw = resolver.main.show(path)
+        source = resolver.main
+        if ":" in path:  # <module>:<path>, a registration file of another module
+            module, path = path.split(":", 1)
+            source = resolver.locate(module)[0]
+        raw = source.show(path)
         aliases = resolver.imports(raw)
         for m in REGISTER.finditer(_strip_comments(raw)):
             how, type_pkg, type_const, stability, fac_pkg, factory = m.groups()[:6]
@@ -300,7 +309,7 @@ def _module(git_dir: str, tag: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["plugins", "flags", "check"])
+    parser.add_argument("what", choices=["plugins", "flags", "check", "check-flags"])
     parser.add_argument("data", nargs="?", help="contract data file (check)")
     parser.add_argument("--git-dir", required=True)
     parser.add_argument("--tag", required=True)
@@ -318,6 +327,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "flags":
         print(yaml.safe_dump(flags(main_source, args.file), sort_keys=False), end="")
         return 0
+    if args.what == "check-flags":
+        derived_flags = flags(main_source, args.file)
+        ours = {name: entry for name, entry in yaml.safe_load(Path(args.data).read_text())
+                ["flags"].items()
+                if any(f":{path}@{args.tag}" in entry["source"] for path in args.file)}
+        problems = [f"missing flag {n}" for n in derived_flags if n not in ours]
+        problems += [f"extra flag {n}" for n in ours if n not in derived_flags]
+        problems += [f"{n}: type {ours[n]['type']} != source {e['type']}"
+                     for n, e in derived_flags.items()
+                     if n in ours and ours[n]["type"] != e["type"]]
+        print("\n".join(problems) or "data matches the source")
+        return 1 if problems else 0
     derived = plugins(resolver, args.file)
     if args.what == "plugins":
         print(yaml.safe_dump(derived, sort_keys=False), end="")
