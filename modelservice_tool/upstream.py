@@ -349,9 +349,16 @@ def check_pool_link(objects: list[Manifest]) -> Iterator[Finding]:
 
 
 def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
-    """LWS_* variables the launch scripts use are injected by LWS or set by the chart."""
+    """LWS_* variables the launch scripts use are injected by LWS or set by the chart, and
+    the leaderworkerset.sigs.k8s.io/ annotations on a LeaderWorkerSet are ones LWS reads."""
     lws = load(load("index.yaml")["lws"])
+    readable = {k for k, v in lws["annotations"].items() if v.get("on") == "LeaderWorkerSet"}
     for obj in (o for o in objects if o["kind"] == "LeaderWorkerSet"):
+        for key in (obj["metadata"].get("annotations") or {}):
+            if key.startswith("leaderworkerset.sigs.k8s.io/") and key not in readable:
+                yield Finding("lws-annotation", object_id(obj), f"annotation {key!r} is not one "
+                              f"LWS {lws['version']} reads on a LeaderWorkerSet"
+                              + _hint(key, sorted(readable)))
         for container in _containers(obj):
             text = " ".join([*(container.get("command") or []), *(container.get("args") or [])])
             own = {e["name"] for e in container.get("env") or []}

@@ -368,3 +368,24 @@ def test_every_connector_the_chart_accepts_is_accepted_by_the_sidecar(
         return  # refused at input, as it should be for a value the sidecar rejects
     objects = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
     assert findings(objects, "sidecar-flags") == []
+
+
+def test_lws_annotation_check_sees_an_unknown_key() -> None:
+    sample = next(s for s in samples() if s["name"] == "deepseek-v3-wide-ep")
+    objects = render(*sample_files(sample), release=sample["release"])
+    lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
+    lws["metadata"].setdefault("annotations", {})[
+        "leaderworkerset.sigs.k8s.io/exclusive-topologies"] = "kubernetes.io/hostname"
+    assert [f.message for f in check_lws_env(objects)] == [
+        "annotation 'leaderworkerset.sigs.k8s.io/exclusive-topologies' is not one LWS v0.10.0 "
+        "reads on a LeaderWorkerSet (did you mean 'leaderworkerset.sigs.k8s.io/"
+        "exclusive-topology'?)"]
+
+
+def test_exclusive_topology_annotation_is_known(tmp_path: Path) -> None:
+    sample = next(s for s in samples() if s["name"] == "deepseek-v3-wide-ep")
+    objects = render_values(tmp_path, {"decode": {"multiNode": {
+        "exclusiveTopology": "kubernetes.io/hostname"}}}, *sample_files(sample))
+    lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
+    assert "leaderworkerset.sigs.k8s.io/exclusive-topology" in lws["metadata"]["annotations"]
+    assert list(check_lws_env(objects)) == []
