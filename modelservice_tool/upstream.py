@@ -36,10 +36,21 @@ def generation_data(generation: str) -> dict[str, dict[str, Any]]:
 
 
 def generation_of(objects: list[Manifest]) -> str:
-    """The routing.generation a rendering used (v1 unless a legacy apiVersion shows)."""
+    """The routing.generation a rendering used: from the InferencePool apiVersion, else the
+    EPP image or its flag spelling, else the config apiVersion; v1 when nothing says."""
     for obj in objects:
-        if obj["kind"] == "InferencePool" and "x-k8s.io" in obj["apiVersion"]:
+        if obj["kind"] == "InferencePool":
+            return "v1alpha2" if "x-k8s.io" in obj["apiVersion"] else "v1"
+    generations = load("index.yaml")["generations"]
+    for deployment in _epp_deployments(objects):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        for generation, entry in generations.items():
+            if _image_name(container) == load(entry["epp"])["image"]:
+                return generation
+        if any(arg.startswith("--poolName") for arg in container.get("args") or []):
             return "v1alpha2"
+        if any(arg.startswith("--pool-name") for arg in container.get("args") or []):
+            return "v1"
     for _, config in _epp_configs(objects):
         if "x-k8s.io" in str(config.get("apiVersion", "")):
             return "v1alpha2"
@@ -66,7 +77,8 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
     parameters, profile references; `flags` (the EPP's command line) for alpha plugins."""
     spec = epp["config"]
     version = epp["version"]
-    if config.get("apiVersion") != spec["apiVersion"] or config.get("kind") != spec["kind"]:
+    accepted = [spec["apiVersion"], *spec.get("deprecatedApiVersions", [])]
+    if config.get("apiVersion") not in accepted or config.get("kind") != spec["kind"]:
         yield Finding("epp-config", where,
                       f"config is {config.get('apiVersion')}/{config.get('kind')}; EPP "
                       f"{version} reads {spec['apiVersion']}/{spec['kind']}")
@@ -98,8 +110,21 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
             if param not in known:
                 yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}) has no parameter "
                               f"{param!r} in EPP {version} (known: {', '.join(known) or 'none'})")
+    gates = spec.get("featureGates")
+    for gate in config.get("featureGates") or []:
+        if gates is not None and gate not in gates:
+            yield Finding("epp-config", where, f"feature gate {gate!r} is not registered in EPP "
+                          f"{version}" + _hint(gate, gates))
     for profile in config.get("schedulingProfiles") or []:
+        for key in profile:
+            if key not in spec["profileFields"]:
+                yield Finding("epp-profile", where, f"profile {profile.get('name')!r}: unknown "
+                              f"field {key!r}")
         for ref in profile.get("plugins") or []:
+            for key in ref:
+                if key not in spec["profilePluginFields"]:
+                    yield Finding("epp-profile", where, f"profile {profile.get('name')!r}: "
+                                  f"unknown field {key!r} in a plugin reference")
             if ref.get("pluginRef") not in declared:
                 yield Finding("epp-profile", where, f"profile {profile.get('name')!r} references "
                               f"undeclared plugin {ref.get('pluginRef')!r}")
@@ -163,8 +188,17 @@ def _containers(obj: Manifest) -> Iterator[dict[str, Any]]:
         yield from spec.get("containers") or []
 
 
+def _image_parts(container: dict[str, Any]) -> tuple[str, str, str]:
+    """(repository, tag, digest) of a container image; a registry port is not a tag."""
+    name, _, digest = container.get("image", "").partition("@")
+    if ":" in name.rsplit("/", 1)[-1]:
+        repository, _, tag = name.rpartition(":")
+        return repository, tag, digest
+    return name, "", digest
+
+
 def _image_name(container: dict[str, Any]) -> str:
-    return container.get("image", "").split("@")[0].rsplit(":", 1)[0]
+    return _image_parts(container)[0]
 
 
 def _epp_deployments(objects: list[Manifest]) -> list[Manifest]:
@@ -187,9 +221,7 @@ def described_by(container: dict[str, Any], doc: dict[str, Any]) -> bool:
     """Whether a container runs the image a contract describes: its repository, and its
     version unless the image is pinned by digest alone. Other images (a newer tag, a fork)
     are not checked: the data does not describe them."""
-    image = container.get("image", "")
-    name, _, digest = image.partition("@")
-    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    repository, tag, digest = _image_parts(container)
     return repository == doc["image"] and (tag == doc["version"] or (not tag and bool(digest)))
 
 

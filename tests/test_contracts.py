@@ -389,3 +389,31 @@ def test_exclusive_topology_annotation_is_known(tmp_path: Path) -> None:
     lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
     assert "leaderworkerset.sigs.k8s.io/exclusive-topology" in lws["metadata"]["annotations"]
     assert list(check_lws_env(objects)) == []
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"featureGates": ["flowControll"]}, "feature gate 'flowControll' is not registered in EPP "
+     "v0.10.0 (did you mean 'flowControl'?)"),
+    ({"schedulingProfiles": [{"name": "default", "plugin": []}]},
+     "profile 'default': unknown field 'plugin'"),
+    ({"schedulingProfiles": [{"name": "default", "plugins": [{"pluginRef": "max-score-picker",
+                                                             "wieght": 1}]}]},
+     "profile 'default': unknown field 'wieght' in a plugin reference"),
+    ({"schedulerProfiles": []}, "unknown top-level field 'schedulerProfiles' for EPP v0.10.0 "
+     "(did you mean 'schedulingProfiles'?)"),
+])
+def test_user_config_mistakes_fail(tmp_path: Path, config: dict[str, Any], message: str) -> None:
+    text = yaml.safe_dump({"apiVersion": "llm-d.ai/v1alpha1", "kind": "EndpointPickerConfig",
+                           "plugins": [{"type": "max-score-picker"}], **config})
+    objects = render_values(tmp_path, {"routing": {"epp": {"config": text}}}, *sample_files(SIM))
+    assert message in [f.message for f in run_contract_checks(objects)]
+
+
+def test_deprecated_config_group_is_still_read_by_v0_10(tmp_path: Path) -> None:
+    text = ("apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n"
+            "plugins:\n- type: max-score-picker\n")
+    objects = render_values(tmp_path, {"routing": {"inferencePool": {"create": False, "name": "p"},
+                                                   "epp": {"config": text}}}, *sample_files(SIM))
+    assert generation_of(objects) == "v1"
+    assert [f for f in run_contract_checks(objects) if f.check.startswith("epp-")
+            and f.check not in PENDING] == []
