@@ -301,36 +301,13 @@ def check_model_mounted(objects: list[Manifest]) -> Iterator[Finding]:
                           f"hub cache {cache} for {model} is not on a mounted volume")
 
 
-# KV connectors each pinned routing sidecar accepts, and the flag that takes them. Both exit 0
-# on any other value (restart loop behind a Ready-looking pod). Read at the pinned tags:
-# llm-d/llm-d-router v0.10.0 pkg/sidecar/proxy/options.go (supportedKVConnectors) with
-# pkg/sidecar/constants/constants.go; llm-d/llm-d-routing-sidecar v0.2.0
-# cmd/llm-d-routing-sidecar/main.go with internal/proxy/proxy.go.
-SIDECAR_CONNECTORS: dict[str, tuple[str, frozenset[str]]] = {
-    "ghcr.io/llm-d/llm-d-router-disagg-sidecar:v0.10.0": (
-        "kv-connector",
-        frozenset({"nixlv2", "shared-storage", "sglang", "mooncake", "offloading"})),
-    "ghcr.io/llm-d/llm-d-routing-sidecar:v0.2.0": (
-        "connector", frozenset({"nixl", "nixlv2", "lmcache"})),
-}
+def check_upstream_contracts(objects: list[Manifest]) -> Iterator[Finding]:
+    """EPP plugin types/parameters, EPP and sidecar flags and connector values, the EPP's
+    Role and health probes, the pool/EPP link and LWS variables agree with the upstream
+    version the chart pins (data in contracts/)."""
+    from .upstream import run_contract_checks
 
-
-def check_sidecar_connector(objects: list[Manifest]) -> Iterator[Finding]:
-    """A pinned routing sidecar is given a KV connector it accepts (the last flag wins, so
-    one added through routing.proxy.extraArgs counts)."""
-    for obj in model_workloads(objects):
-        for template in pod_templates(obj):
-            for container in _serving_containers(template)[1:]:
-                known = SIDECAR_CONNECTORS.get(container.get("image", ""))
-                if known is None:
-                    continue
-                flag, accepted = known
-                value = engine_flags(container).get(flag)
-                if value is not None and value not in accepted:
-                    yield Finding(
-                        "sidecar-connector", object_id(obj),
-                        f"sidecar {container['image']} gets --{flag}={value}, which it rejects "
-                        f"(it exits at start); it accepts: {', '.join(sorted(accepted))}")
+    yield from run_contract_checks(objects)
 
 
 CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
@@ -341,7 +318,7 @@ CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
     "pd-decider": check_pd_decider,
     "lws-size": check_lws_size,
     "model-path": check_model_mounted,
-    "sidecar-connector": check_sidecar_connector,
+    "upstream-contracts": check_upstream_contracts,
 }
 
 

@@ -243,7 +243,9 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
     """Check values (schema), render, then check every object and their consistency.
 
     Runs the schema check with file:line:col locations, the cross-object checks (GPUs vs
-    parallelism, ports, selectors, P/D decider, LWS size, model path), and the Kubernetes
+    parallelism, ports, selectors, P/D decider, LWS size, model path, and the upstream
+    contracts: EPP plugin types and parameters, EPP and sidecar flags and connector values,
+    LWS variables of the pinned versions), and the Kubernetes
     schemas of each --kube-version when kubernetes-validate is installed.
 
     \b

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from modelservice_tool.checks import check_sidecar_connector
+from modelservice_tool.checks import check_upstream_contracts
+from modelservice_tool.upstream import generation_data
 from support import (
     PROVIDER_CRDS,
     SHARED_CRDS,
@@ -40,12 +41,25 @@ Obj = dict[str, Any]
 EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
 LEADER_ELECTION_HEALTH_SERVICES = {"liveness", "readiness", "", EXT_PROC_SERVICE}
 
-# pkg/sidecar/constants/constants.go + options.go@v0.10.0 (supportedKVConnectors);
-# internal/proxy/proxy.go + cmd/llm-d-routing-sidecar/main.go@v0.2.0.
+def _connectors(generation: str) -> tuple[str, set[str]]:
+    """The connector flag of the generation's pinned sidecar and the values it accepts, from
+    the upstream contract data (modelservice_tool/contracts, cited to the sidecar source)."""
+    sidecar = generation_data(generation)["sidecar"]
+    flag = sidecar["connectorFlag"]
+    return flag, set(sidecar["flags"][flag]["values"])
+
+
+# the sets as read at the pinned tags (pkg/sidecar/constants/constants.go + options.go
+# @v0.10.0; internal/proxy/proxy.go + cmd/llm-d-routing-sidecar/main.go @v0.2.0)
 SIDECAR_CONNECTORS = {
     "v1": ("kv-connector", {"nixlv2", "shared-storage", "sglang", "mooncake", "offloading"}),
     "v1alpha2": ("connector", {"nixl", "nixlv2", "lmcache"}),
 }
+
+
+@pytest.mark.parametrize("generation", sorted(SIDECAR_CONNECTORS))
+def test_contract_data_has_the_sidecar_connectors(generation: str) -> None:
+    assert _connectors(generation) == SIDECAR_CONNECTORS[generation]
 
 # pkg/epp/server/controller_config.go@v0.10.0 (supportedInferenceAPIGVs)
 OBJECTIVE_GROUPS = ("llm-d.ai", "inference.networking.x-k8s.io")
@@ -138,7 +152,7 @@ def test_every_accepted_connector_renders(tmp_path: Path, generation: str) -> No
         objects = pd(tmp_path, {"routing": {"generation": generation,
                                             "proxy": {"connector": connector}}})
         assert f"--{flag}={connector}" in sidecar(objects)["args"]
-        assert list(check_sidecar_connector(objects)) == []
+        assert list(check_upstream_contracts(objects)) == []
 
 
 @pytest.mark.parametrize(("generation", "connector"), [
@@ -161,9 +175,9 @@ def test_schema_rejects_an_unknown_connector(tmp_path: Path) -> None:
 def test_check_flags_a_connector_the_pinned_sidecar_rejects(tmp_path: Path) -> None:
     """A connector slipped in through extraArgs (the last flag wins) is still caught."""
     objects = pd(tmp_path, {"routing": {"proxy": {"extraArgs": ["--kv-connector=lmcache"]}}})
-    findings = list(check_sidecar_connector(objects))
-    assert len(findings) == 1
-    assert "lmcache" in findings[0].message and "offloading" in findings[0].message
+    findings = [f for f in check_upstream_contracts(objects) if "lmcache" in f.message]
+    assert len(findings) == 1, findings
+    assert "kv-connector" in findings[0].message
 
 
 # --- 5. metrics auth + PodMonitor -------------------------------------------------------
