@@ -1,5 +1,5 @@
 """`python -m modelservice_tool` runs the `mst` command line."""
 
-from .cli import main
+from .commands import main
 
 main()

@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .accelerators import ACCELERATOR_RESOURCES
 from .manifests import Manifest, object_id
 
-ACCELERATOR_RESOURCES = (
-    "nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi", "gpu.intel.com/xe", "google.com/tpu",
-)
 WORKLOAD_KINDS = ("Deployment", "LeaderWorkerSet")
 
 

@@ -45,6 +45,7 @@ from pyhelm3.models import ReleaseRevision, ReleaseRevisionStatus
 
 from .errors import UserError, ValidationFailed
 from .helm import find_helm
+from .names import check_release_name
 from .paths import chart_dir, tools_dir
 from .upgrade import UpgradeImpact, compare, format_breaking, not_installed, without_hooks
 
@@ -62,7 +63,6 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 LWS_RESOURCE = "leaderworkersets.leaderworkerset.x-k8s.io"
 POOL_RESOURCE = "inferencepools.inference.networking.k8s.io"
 # A helm release name pyhelm3 accepts (its model allows no dots) and helm accepts (<= 53).
-RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")
 UNREACHABLE = re.compile(
     r"cluster unreachable|unable to connect to the server|connection refused|no such host"
     r"|i/o timeout|network is unreachable|couldn't get current server api group list"
@@ -327,12 +327,6 @@ def watch(target: Target, *, timeout: float = 600,
 # --- helm through pyhelm3 ----------------------------------------------------------------
 
 
-def _check_release_name(name: str) -> None:
-    if not RELEASE_NAME.match(name):
-        raise UserError(f"invalid release name {name!r}: use at most 53 lowercase letters, "
-                        "digits and '-', starting and ending with a letter or digit")
-
-
 def _check_values(values: Obj) -> None:
     try:
         json.dumps(values)  # pyhelm3 sends values to helm as JSON on stdin
@@ -349,7 +343,7 @@ def _chart(chart: Path | None) -> Path:
 
 
 def _client(target: Target) -> Client:
-    _check_release_name(target.release)
+    check_release_name(target.release)
     helm = find_helm()
     try:
         return Client(executable=helm, kubeconfig=target.kubeconfig,

@@ -34,8 +34,8 @@ from modelservice_tool.bench.results import (
     parse_guidellm,
     trim_result,
 )
-from modelservice_tool.bench_cmd import bench_command
-from modelservice_tool.cli_common import Release
+from modelservice_tool.commands.bench import bench_command
+from modelservice_tool.release import Release
 from modelservice_tool.errors import UserError
 from modelservice_tool.layers_io import Inputs
 from modelservice_tool.manifests import KubernetesSchemas, load_manifests, validate_manifests

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from modelservice_tool.checks import run_checks
-from modelservice_tool.import_cmd import import_group
+from modelservice_tool.commands.imports import import_group
 from modelservice_tool.importer import Status, convert_file, document
 from modelservice_tool.importer.hoist import split_common
 from modelservice_tool.importer.support import ChartSupport

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from modelservice_tool.kustomize_base import kustomize_base
+from modelservice_tool.commands.kustomize import kustomize_base
 from support import CHART, EXAMPLES, PRESETS, REPO, Obj, default_helm, helm_binaries
 
 KUSTOMIZE = EXAMPLES / "kustomize"
@@ -189,7 +189,7 @@ def test_same_named_layers_get_distinct_copies(tmp_path: Path) -> None:
     [
         (["-p", "nvidai-l4", "-f", str(BASE_FILES[1])], ["unknown preset", "nvidia-l4"]),
         ([], ["give the layers"]),
-        (["-p", "cpu-sim"], ["helm template failed", "model.uri is required"]),
+        (["-p", "cpu-sim"], ["the chart refused the values", "model.uri is required"]),
         (["-p", "cpu-sim", "-f", "missing.yaml"], ["values file not found: missing.yaml"]),
     ],
 )

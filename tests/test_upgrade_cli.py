@@ -14,7 +14,7 @@ from test_lifecycle_offline import FakeCluster
 from test_upgrade import latest_baseline
 
 from modelservice_tool import lifecycle
-from modelservice_tool.cli import main
+from modelservice_tool.commands import main
 from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import BreakingUpgrade, Target
 from support import EXAMPLES, PRESETS, default_helm

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..accelerators import RESOURCES
 from .context import Context
 
 OLD_RESOURCES = {"nvidia": "nvidia.com/gpu", "intel-i915": "gpu.intel.com/i915",
@@ -14,9 +15,6 @@ OLD_RESOURCES = {"nvidia": "nvidia.com/gpu", "intel-i915": "gpu.intel.com/i915",
                  "rebellions-atom": "rebellions.ai/ATOM", "cpu": ""}
 NEW_TYPES = {"nvidia": "nvidia", "amd": "amd", "intel-gaudi": "intel-gaudi",
              "intel-xe": "intel-xe", "google": "google-tpu", "cpu": "cpu"}
-NEW_RESOURCES = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu",
-                 "intel-gaudi": "habana.ai/gaudi", "intel-xe": "gpu.intel.com/xe",
-                 "google-tpu": "google.com/tpu", "cpu": ""}
 SIMULATOR = "llm-d-inference-sim"
 
 
@@ -43,7 +41,7 @@ def role_accelerator(ctx: Context, role: str, image: str) -> Accelerator:
         return Accelerator({"type": "cpu"}, "", old_type)
     new_type = NEW_TYPES.get(old_type)
     values: dict[str, Any] = {"type": new_type} if new_type else {}
-    if resource != NEW_RESOURCES.get(new_type or "", ""):
+    if resource != RESOURCES.get(new_type or "", ""):
         values["resourceName"] = resource
     return Accelerator(values, resource, old_type)
 

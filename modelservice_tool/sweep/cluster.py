@@ -15,8 +15,8 @@ from ..bench.kube import Kubectl
 from ..bench.plan import LoadSettings, plan_bench, resolve
 from ..bench.results import parse_guidellm
 from ..bench.runner import Progress, run_job
-from ..cli_common import Release
 from ..errors import UserError
+from ..release import Release
 from .search import Evaluation
 from .variants import RenderedVariant, variant_release
 

@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..checks import ACCELERATOR_RESOURCES, model_workloads, run_checks
-from ..cli_common import Release
+from ..accelerators import ACCELERATOR_RESOURCES
+from ..checks import model_workloads, run_checks
 from ..errors import UserError
 from ..layers_io import Inputs
 from ..manifests import Manifest, load_manifests
+from ..release import Release
 from .space import SearchSpace
 
 

@@ -11,18 +11,19 @@ from typing import Any
 
 import click
 
-from . import helm
-from .bench.job import DEFAULT_IMAGE, to_yaml
-from .bench.kube import Kubectl
-from .bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
-from .bench.profiles import PROFILES, get_profile
-from .bench.report import markdown, write_report
-from .bench.results import load_result_file, parse_guidellm
-from .cli_common import Release, handle_errors
-from .errors import UserError, ValidationFailed
-from .layers_io import Inputs
-from .manifests import KubernetesSchemas, Manifest, load_manifests, validate_manifests
-from .paths import chart_dir
+from .. import helm, validation
+from ..bench.job import DEFAULT_IMAGE, to_yaml
+from ..bench.kube import Kubectl
+from ..bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
+from ..bench.profiles import PROFILES, get_profile
+from ..bench.report import markdown, write_report
+from ..bench.results import load_result_file, parse_guidellm
+from ..errors import UserError, ValidationFailed
+from ..layers_io import Inputs
+from ..manifests import Manifest, load_manifests
+from ..paths import chart_dir
+from ..release import Release
+from .common import handle_errors
 
 
 def _numbers(kind: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
@@ -72,17 +73,12 @@ def load_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def kubernetes_versions() -> tuple[str, ...]:
-    """The Kubernetes versions `mst validate` checks against."""
-    from .cli import KUBERNETES_VERSIONS  # cli registers this module's command: import late
-
-    return KUBERNETES_VERSIONS
-
-
 def kubernetes_problems(objects: list[Manifest]) -> list[str]:
-    """Schema problems of the objects for each supported Kubernetes version."""
-    return [f"[k8s {version}] {problem}" for version in kubernetes_versions()
-            for problem in validate_manifests(objects, KubernetesSchemas(version))]
+    """Schema problems of the objects for each Kubernetes version `mst validate` checks."""
+    from ..validation import KUBERNETES_VERSIONS
+    from ..validation import kubernetes_problems as problems
+
+    return problems(objects, KUBERNETES_VERSIONS)[0]
 
 
 def release_objects(release: Release, context: str | None) -> list[Manifest]:
@@ -160,7 +156,7 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
     if dry_run:
         dry_run_output(plan)
         return
-    from .bench.runner import run_job
+    from ..bench.runner import run_job
 
     plan = resolve(plan, context)
     click.echo(f"benchmarking {plan.endpoint.describe()} at {plan.target} with {load.image}, "
@@ -183,4 +179,4 @@ def dry_run_output(plan: BenchPlan) -> None:
     if not plan.endpoint.resolved:
         where += " (its address is read from the Gateway's status when the Job is created)"
     click.echo(f"# target {where}: {plan.target}, model {plan.model}; Job valid for Kubernetes "
-               f"{', '.join(kubernetes_versions())}", err=True)
+               f"{', '.join(validation.KUBERNETES_VERSIONS)}", err=True)

@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from . import doctor, lifecycle
-from .cli_common import Release, handle_errors, release_options
-from .upgrade import format_breaking, format_impact
+from .. import doctor, lifecycle
+from ..release import Release
+from ..upgrade import format_breaking, format_impact
+from .common import handle_errors, release_options
 
 DIFF_CHANGES, DIFF_BREAKING = 1, 3  # `mst diff --detailed-exitcode`
 
@@ -108,10 +109,10 @@ def deploy(action: Callable[..., lifecycle.Revision], release: Release,
 
 def preflight(release: Release, target: lifecycle.Target, *, cluster: bool) -> None:
     """Render once and refuse to deploy when a cross-object check fails."""
-    from .checks import run_checks
-    from .cluster_checks import check_served_names
-    from .errors import ValidationFailed
-    from .manifests import load_manifests
+    from ..checks import run_checks
+    from ..cluster_checks import check_served_names
+    from ..errors import ValidationFailed
+    from ..manifests import load_manifests
 
     objects = load_manifests(release.render())
     findings = run_checks(objects)

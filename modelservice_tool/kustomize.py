@@ -13,13 +13,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
 from .errors import UserError
-from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
-from .paths import chart_dir
-from .render import render
+from .layers_io import Inputs
+from .release import Release
 
 VALUES_DIR = "values"
 
@@ -78,11 +76,7 @@ def write_base(inputs: Inputs, base_dir: Path, *, release: str, namespace: str,
     """Validate the layers, render them once, then write the base; returns written files."""
     if not inputs.files():
         raise UserError("give the layers: --preset NAME and/or --values FILE (the model values)")
-    layered, _ = load_layers(inputs, chart)
-    problems = schema_problems(layered, chart)
-    if problems:
-        raise SchemaViolation(problems)
-    render(inputs, chart, release=release, namespace=namespace)  # chart-level errors now
+    Release(inputs, release, namespace, chart).render()  # values and chart errors now
     target = base_dir / "kustomization.yaml"
     if target.exists() and not force:
         raise UserError(f"{target} exists; pass --force to overwrite it")
@@ -99,40 +93,3 @@ def write_base(inputs: Inputs, base_dir: Path, *, release: str, namespace: str,
     text = _header(inputs, base_dir, release, namespace)
     target.write_text(text + yaml.safe_dump(document, sort_keys=False))
     return [target, *written]
-
-
-@click.command("kustomize-base")
-@click.option("--preset", "-p", "presets_", multiple=True, metavar="NAME|FILE",
-              help="Preset name or file; repeat to layer several (first is lowest).")
-@click.option("--values", "-f", "values", multiple=True, metavar="FILE",
-              type=click.Path(path_type=Path),
-              help="Model values file; repeat to layer several (last wins).")
-@click.option("--release", "release_name", default="modelservice", show_default=True,
-              help="Release name.")
-@click.option("--namespace", "-n", default="default", show_default=True,
-              help="Namespace of the release (set on every object by the chart).")
-@click.option("--force", is_flag=True, help="Overwrite an existing kustomization.yaml.")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def kustomize_base(presets_: tuple[str, ...], values: tuple[Path, ...], release_name: str,
-                   namespace: str, force: bool, directory: Path) -> None:
-    """Write a kustomize base in DIRECTORY that renders this release via helmCharts.
-
-    The layers are validated and rendered once first. Overlays then patch the base's output
-    (strategic merge or JSON patches, labels, ...) without forking the chart.
-
-    \b
-    Example:
-      mst kustomize-base -p nvidia-l4 -f examples/llama-3.1-8b.yaml --release llama-8b \\
-          -n llm deploy/base
-      kubectl kustomize --enable-helm deploy/base
-    """
-    from .cli import handle_errors  # the shared error printer; cli imports this module lazily
-
-    @handle_errors
-    def run() -> None:
-        written = write_base(Inputs(presets_, values), directory, release=release_name,
-                             namespace=namespace, chart=chart_dir(), force=force)
-        for path in written:
-            click.echo(f"wrote {path}", err=True)
-
-    run()

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import click
 
-from .bench.kube import cluster_unreachable_reason
-from .bench.plan import LoadSettings
-from .bench_cmd import load_options
-from .cli_common import Release, handle_errors, release_options
-from .errors import UserError, ValidationFailed
-from .schema_check import unknown_key
-from .sweep.objective import Objective
-from .sweep.plan import format_plan, plan
-from .sweep.report import write_report
-from .sweep.results import ResultsFile
-from .sweep.search import SweepConfig, run_sweep
-from .sweep.space import SearchSpace
-from .sweep.strategies import STRATEGIES
-from .sweep.variants import Planner
+from ..bench.kube import cluster_unreachable_reason
+from ..bench.plan import LoadSettings
+from ..errors import UserError, ValidationFailed
+from ..release import Release
+from ..schema_check import unknown_key
+from ..sweep.objective import Objective
+from ..sweep.plan import format_plan, plan
+from ..sweep.report import write_report
+from ..sweep.results import ResultsFile
+from ..sweep.search import SweepConfig, run_sweep
+from ..sweep.space import SearchSpace
+from ..sweep.strategies import STRATEGIES
+from ..sweep.variants import Planner
+from .bench import load_options
+from .common import handle_errors, release_options
 
 
 @click.command("sweep")
@@ -101,7 +102,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
     reason = cluster_unreachable_reason(context)
     if reason:
         raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
-    from .sweep.cluster import ClusterEvaluator
+    from ..sweep.cluster import ClusterEvaluator
 
     progress = lambda line: click.echo(line, err=True)  # noqa: E731
     evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,

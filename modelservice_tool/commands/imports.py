@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from .errors import ValidationFailed
-from .paths import chart_dir
-from .sources import display_path
+from ..errors import ValidationFailed
+from ..paths import chart_dir
+from ..sources import display_path
+from .common import handle_errors
 
 
 @click.group("import")
@@ -40,11 +41,10 @@ def import_llmd(file: Path, output: Path | None, report_file: Path | None, stric
       mst import llm-d-modelservice ms-values.yaml --report report.json --strict
       helm template my-model charts/modelservice -f model.yaml
     """
-    from .cli import handle_errors  # the shared error printer; cli imports this module
 
     @handle_errors
     def run() -> None:
-        from .importer import (
+        from ..importer import (
             Status,
             check_schema,
             convert_file,
