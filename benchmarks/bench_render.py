@@ -25,10 +25,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from modelservice_tool.release import Release  # noqa: E402
 from modelservice_tool.helm import find_helm  # noqa: E402
 from modelservice_tool.layers_io import Inputs, load_layers, schema_problems  # noqa: E402
 from modelservice_tool.paths import chart_dir  # noqa: E402
+from modelservice_tool.release import Release  # noqa: E402
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:

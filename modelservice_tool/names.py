@@ -6,7 +6,6 @@ import re
 
 from .errors import UserError
 
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
@@ -16,16 +15,17 @@ def _suggestion(name: str) -> str:
 
 
 def check_release_name(release: str) -> None:
-    """A helm release name: a DNS subdomain of at most 53 characters (UserError otherwise)."""
-    if not _DNS_SUBDOMAIN.fullmatch(release) or len(release) > 53:
-        raise UserError(f"release name {release!r} is invalid: use at most 53 lowercase "
-                        "letters, digits, '-' and '.', starting and ending with a letter or "
+    """A release name helm, pyhelm3 and the chart's object names all accept: a DNS label of
+    at most 53 characters (helm would also take dots; pyhelm3 and Service names do not)."""
+    if not _DNS_LABEL.fullmatch(release) or len(release) > 53:
+        raise UserError(f"invalid release name {release!r}: use at most 53 lowercase letters, "
+                        "digits and '-', starting and ending with a letter or "
                         f"digit{_suggestion(release)}")
 
 
 def check_namespace(namespace: str) -> None:
     """A Kubernetes namespace: a DNS label of at most 63 characters (UserError otherwise)."""
     if not _DNS_LABEL.fullmatch(namespace) or len(namespace) > 63:
-        raise UserError(f"namespace {namespace!r} is invalid: use at most 63 lowercase "
+        raise UserError(f"invalid namespace {namespace!r}: use at most 63 lowercase "
                         "letters, digits and '-', starting and ending with a letter or "
                         f"digit{_suggestion(namespace)}")

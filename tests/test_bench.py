@@ -35,11 +35,11 @@ from modelservice_tool.bench.results import (
     trim_result,
 )
 from modelservice_tool.commands.bench import bench_command
-from modelservice_tool.release import Release
 from modelservice_tool.errors import UserError
 from modelservice_tool.layers_io import Inputs
 from modelservice_tool.manifests import KubernetesSchemas, load_manifests, validate_manifests
 from modelservice_tool.paths import chart_dir
+from modelservice_tool.release import Release
 from support import EXAMPLES, PRESETS, REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "bench" / "guidellm-0.8.1-mock-sweep.json"

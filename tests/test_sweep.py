@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from modelservice_tool.bench.kube import cluster_unreachable_reason
 from modelservice_tool.bench.results import BenchResult, Latency, LoadPoint
 from modelservice_tool.commands import main
-from modelservice_tool.release import Release
+from modelservice_tool.commands.sweep import sweep_command
 from modelservice_tool.errors import UserError
 from modelservice_tool.layers_io import Inputs
 from modelservice_tool.paths import chart_dir
+from modelservice_tool.release import Release
 from modelservice_tool.sweep.objective import Constraint, Objective, derive
 from modelservice_tool.sweep.pareto import best, pareto_front
 from modelservice_tool.sweep.report import write_report
@@ -34,7 +35,6 @@ from modelservice_tool.sweep.variants import (
     accelerator_count,
     variant_of,
 )
-from modelservice_tool.commands.sweep import sweep_command
 from support import EXAMPLES
 
 QWEN = ("nvidia-h100", EXAMPLES / "qwen3-32b-tp2.yaml")  # 8 replicas x TP2 = 16 GPUs

@@ -70,8 +70,8 @@ def test_chart_failures_are_located_without_helm_noise(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("option", "needles"), [
-    (("--release", "Bad_Name"), ["release name 'Bad_Name' is invalid", "`bad-name`"]),
-    (("-n", "My_NS"), ["namespace 'My_NS' is invalid", "`my-ns`"]),
+    (("--release", "Bad_Name"), ["invalid release name 'Bad_Name'", "`bad-name`"]),
+    (("-n", "My_NS"), ["invalid namespace 'My_NS'", "`my-ns`"]),
 ])
 def test_invalid_names_are_refused_once(option: tuple[str, str], needles: list[str]) -> None:
     result = mst("template", *SAMPLE, *option)
