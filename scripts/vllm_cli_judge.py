@@ -4,7 +4,8 @@ Usage: .tools/vllm/bin/python scripts/vllm_cli_judge.py < lines.json > verdicts.
 
 Input (stdin): a JSON list of {"id": str, "argv": [str, ...]}, each argv being what follows
 `vllm serve` (model positional first, then flags). Output (stdout): a JSON object with the
-vLLM version and one verdict per line, in input order: {"id", "ok", "stage", "error"}.
+vLLM version, the keys --kv-transfer-config accepts and one verdict per line, in input
+order: {"id", "ok", "stage", "error"}.
 
 Each line goes through what `vllm serve` does before it loads a model: the `vllm` CLI's
 FlexibleArgumentParser with the `serve` subcommand built by `make_arg_parser`,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import sys
@@ -45,6 +47,13 @@ def _serve_parser() -> argparse.ArgumentParser:
     serve = subparsers.add_parser("serve", usage="vllm serve [model_tag] [options]")
     make_arg_parser(serve)
     return parser
+
+
+def _kv_transfer_fields() -> list[str]:
+    """The keys --kv-transfer-config accepts (KVTransferConfig forbids any other)."""
+    from vllm.config.kv_transfer import KVTransferConfig
+
+    return [field.name for field in dataclasses.fields(KVTransferConfig) if field.init]
 
 
 def _error_text(error: BaseException, stderr: str) -> str:
@@ -86,7 +95,8 @@ def main() -> int:
 
     parser = _serve_parser()
     verdicts = [{"id": line["id"], **judge(parser, list(line["argv"]))} for line in lines]
-    json.dump({"vllm": vllm.__version__, "platform": platform, "verdicts": verdicts}, out)
+    json.dump({"vllm": vllm.__version__, "platform": platform,
+               "kv_transfer_fields": _kv_transfer_fields(), "verdicts": verdicts}, out)
     out.write("\n")
     return 0
 

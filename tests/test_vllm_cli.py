@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from test_fuzz import case_strategy, render_case
+from hypothesis import strategies as st
+from test_fuzz import MODELS, case_strategy, render_case, schema
 
 from modelservice_tool.checks import model_workloads, pod_templates
-from support import REPO, render, sample_files, samples
+from support import CHART, REPO, render, run_helm_template, sample_files, samples
 
 VLLM_VENV = REPO / ".tools" / "vllm"
 JUDGE = REPO / "scripts" / "vllm_cli_judge.py"
@@ -45,6 +47,7 @@ VALUE_FROM = {"status.podIP": "10.0.0.11", "metadata.name": "pod-0",
               "metadata.namespace": "ns"}
 KUBE_REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 FUZZ_DOCUMENTS = 48
+FOCUSED_DOCUMENTS = 96
 FUZZ_SEED = 20261128
 # Fuzzed keys that hold raw user flags or commands: vLLM rightly rejects random flag names,
 # which says nothing about the chart. Everything the chart derives a flag from stays.
@@ -92,7 +95,7 @@ def judge(lines: list[tuple[str, list[str]]]) -> dict[str, dict[str, Any]]:
         f"{VLLM_VENV} has vLLM {answer['vllm']}, the Makefile pins {pinned_version()}: "
         "run `make vllm`")
     assert answer["platform"] == "CpuPlatform"
-    return {verdict["id"]: verdict for verdict in answer["verdicts"]}
+    return {"meta": answer, **{verdict["id"]: verdict for verdict in answer["verdicts"]}}
 
 
 # ----------------------------------------------------------------- command line extraction
@@ -249,6 +252,30 @@ def test_negative_controls_are_rejected(name: str) -> None:
         assert "kv_bogus" in verdict["error"], verdict
 
 
+def test_kv_transfer_extra_config_takes_only_vllm_keys(tmp_path: Path) -> None:
+    """vLLM refuses a --kv-transfer-config key it does not know (its KVTransferConfig
+    forbids extra fields), so the pod would crash-loop: the schema must refuse a misspelled
+    routing.kvTransfer.extraConfig key at install time instead."""
+    values = tmp_path / "typo.yaml"
+    values.write_text(yaml.safe_dump(
+        {"routing": {"kvTransfer": {"extraConfig": {"kv_bufer_device": "cuda"}}}}))
+    sample = SAMPLES["gpt-oss-120b-pd"]
+    result = run_helm_template((*map(str, sample_files(sample)), str(values)))
+    assert result.returncode != 0, "the chart renders a --kv-transfer-config vLLM refuses"
+    assert "kv_bufer_device" in result.stderr
+
+
+def test_kv_transfer_extra_config_keys_match_vllm() -> None:
+    """The schema's extraConfig keys are the pinned vLLM's KVTransferConfig fields, less the
+    two the chart sets from `connector` and `role`."""
+    fields = set(judge([])["meta"]["kv_transfer_fields"])
+    kv_transfer = json.loads((CHART / "values.schema.json").read_text())[
+        "properties"]["routing"]["properties"]["kvTransfer"]["properties"]
+    allowed = set(kv_transfer["extraConfig"]["propertyNames"]["enum"])
+    assert {"kv_connector", "kv_role"} <= fields
+    assert allowed == fields - {"kv_connector", "kv_role"}
+
+
 # -------------------------------------------------------------------------------------- fuzz
 
 def strip_user_flags(values: Any) -> Any:
@@ -263,24 +290,80 @@ def strip_user_flags(values: Any) -> Any:
     return out
 
 
-def fuzz_cases(count: int) -> list[dict[str, Any]]:
-    """`count` seeded documents of the values fuzzer (tests/test_fuzz.py's strategy)."""
+# The values every engine flag the chart renders comes from (None: a leaf). The schema
+# fuzzer rarely sets these deep optional keys; the focused generator sets a random subset
+# of them, each leaf from its schema examples/enum (integers also from a small range).
+_ROLE = {"replicas": None, "engine": {"port": None},
+         "parallelism": dict.fromkeys(("tensor", "pipeline", "data", "dataLocal", "expert")),
+         "multiNode": dict.fromkeys(("enabled", "acceleratorsPerNode", "mode"))}
+FOCUS: dict[str, Any] = {
+    "model": dict.fromkeys(("name", "revision")),
+    "engine": {"port": None},
+    "decode": _ROLE,
+    "prefill": {"enabled": None, **_ROLE},
+    "lora": dict.fromkeys(("adapters", "maxLoras", "maxLoraRank")),
+    "routing": {"kvTransfer": dict.fromkeys(("connector", "role", "sideChannelPort",
+                                              "extraConfig")),
+                "proxy": dict.fromkeys(("enabled", "enginePort", "connector"))},
+}
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """A schema node with its `allOf: [$ref]` merged in."""
+    for part in node.get("allOf", []):
+        name = part["$ref"].rsplit("/", 1)[1]
+        node = {**_resolve(schema()["definitions"][name]), **node}
+    return node
+
+
+def _leaf(node: dict[str, Any]) -> st.SearchStrategy[Any]:
+    picks = [v for v in [*node.get("examples", []), *node.get("enum", [])] if v is not None]
+    choices = st.sampled_from(picks)
+    if "integer" in node.get("type", []):
+        low = node.get("minimum", 0)
+        choices = choices | st.integers(low, min(low + 15, node.get("maximum", 2**31)))
+    return choices
+
+
+def focused(focus: dict[str, Any], node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    properties = _resolve(node)["properties"]
+    return st.fixed_dictionaries({}, optional={
+        key: _leaf(_resolve(properties[key])) if sub is None
+        else focused(sub, properties[key])
+        for key, sub in focus.items()})
+
+
+def draw_cases(strategy: st.SearchStrategy[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """`count` seeded draws of a strategy."""
     cases: list[dict[str, Any]] = []
 
     @seed(FUZZ_SEED)
     @settings(max_examples=count, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
-    @given(case_strategy())
+    @given(strategy)
     def draw(case: dict[str, Any]) -> None:
-        cases.append({**case, "values": strip_user_flags(case["values"])})
+        cases.append(case)
 
     draw()
     return cases
 
 
+def fuzz_cases() -> list[dict[str, Any]]:
+    """Seeded documents of the values fuzzer (tests/test_fuzz.py's strategy), without raw
+    user flags, then focused documents over every vLLM preset."""
+    generic = [{**case, "values": strip_user_flags(case["values"])}
+               for case in draw_cases(case_strategy(), FUZZ_DOCUMENTS)]
+    presets = sorted(path.stem for path in (REPO / "presets").glob("*.yaml")
+                     if SIMULATOR not in path.read_text())
+    focus = st.fixed_dictionaries({
+        "preset": st.sampled_from(presets), "model": st.sampled_from(sorted(MODELS)),
+        "release": st.just("fz"), "values": focused(FOCUS, schema())})
+    return generic + draw_cases(focus, FOCUSED_DOCUMENTS)
+
+
 def test_fuzzed_engine_command_lines_are_accepted(tmp_path: Path) -> None:
     vllm_python()  # skip (or fail in CI) before rendering anything
-    cases = fuzz_cases(FUZZ_DOCUMENTS)
+    cases = fuzz_cases()
     with ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(render_case, cases, [tmp_path] * len(cases),
                                  range(len(cases))))
