@@ -48,15 +48,15 @@ checkov: .tools/checkov/bin/checkov ## install checkov into .tools/checkov (secu
 # wheel without its dependencies, the few packages importing the parser needs
 # (scripts/vllm_cli_requirements.txt) and torch from the CPU wheel (never a CUDA build).
 # 0.17.1 is the vLLM of ghcr.io/llm-d/llm-d-cuda:v0.6.0, the chart's default engine image
-# (docs/vllm-cli.md says how we know). About 80 s and 1.9 GB.
+# (docs/vllm-cli.md says how we know). 1-5 min (machine load) and 2.1 GB.
 VLLM_VERSION := 0.17.1
 VLLM_TORCH   := 2.13.0+cpu
 VLLM_VENV    := .tools/vllm
 $(VLLM_VENV)/.installed-$(VLLM_VERSION): scripts/vllm_cli_requirements.txt
 	rm -rf $(VLLM_VENV)
 	$(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install -q 'torch==$(VLLM_TORCH)' -r scripts/vllm_cli_requirements.txt && \
-	  $(VLLM_VENV)/bin/pip install -q --no-deps 'vllm==$(VLLM_VERSION)' && touch $@ || \
+	$(VLLM_VENV)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r scripts/vllm_cli_requirements.txt && \
+	  $(VLLM_VENV)/bin/pip install -q --no-compile --no-deps 'vllm==$(VLLM_VERSION)' && touch $@ || \
 	  echo 'vLLM not installed: tests/test_vllm_cli.py will skip (and fail when CI=true)'
 
 vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser into .tools/vllm

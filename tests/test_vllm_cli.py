@@ -68,8 +68,7 @@ def vllm_python() -> Path:
     installed = override or (VLLM_VENV / f".installed-{pinned_version()}").is_file()
     if python.is_file() and installed:
         return python
-    reason = (f"vLLM {pinned_version()}'s serve parser is not installed in {VLLM_VENV} "
-              "(run `make vllm`)")
+    reason = f"vLLM {pinned_version()}'s serve parser is not installed ({python}): `make vllm`"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must run this test")
     pytest.skip(reason)
@@ -268,7 +267,7 @@ def test_kv_transfer_extra_config_takes_only_vllm_keys(tmp_path: Path) -> None:
 def test_kv_transfer_extra_config_keys_match_vllm() -> None:
     """The schema's extraConfig keys are the pinned vLLM's KVTransferConfig fields, less the
     two the chart sets from `connector` and `role`."""
-    fields = set(judge([])["meta"]["kv_transfer_fields"])
+    fields = set(sample_verdicts()["meta"]["kv_transfer_fields"])
     kv_transfer = json.loads((CHART / "values.schema.json").read_text())[
         "properties"]["routing"]["properties"]["kvTransfer"]["properties"]
     allowed = set(kv_transfer["extraConfig"]["propertyNames"]["enum"])
