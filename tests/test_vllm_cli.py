@@ -324,12 +324,30 @@ def _leaf(node: dict[str, Any]) -> st.SearchStrategy[Any]:
     return choices
 
 
-def focused(focus: dict[str, Any], node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    properties = _resolve(node)["properties"]
-    return st.fixed_dictionaries({}, optional={
-        key: _leaf(_resolve(properties[key])) if sub is None
-        else focused(sub, properties[key])
-        for key, sub in focus.items()})
+def focused(focus: dict[str, Any], node: dict[str, Any],
+            extra: dict[str, list[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects with a random subset of the focus keys, or one of the node's own (coherent)
+    examples, e.g. a whole multi-node parallelism; `extra` adds examples per key."""
+    node = _resolve(node)
+    extra = extra or {}
+
+    def key_strategy(key: str, sub: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        strategy = (_leaf(_resolve(node["properties"][key])) if sub is None
+                    else focused(sub, node["properties"][key]))
+        return st.one_of(strategy, st.sampled_from(extra[key])) if extra.get(key) else strategy
+
+    built = st.fixed_dictionaries({}, optional={
+        key: key_strategy(key, sub) for key, sub in focus.items()})
+    examples = [example for example in node.get("examples", []) if isinstance(example, dict)]
+    return st.one_of(built, st.sampled_from(examples)) if examples else built
+
+
+def sample_roles() -> dict[str, list[Any]]:
+    """The decode and prefill blocks of the samples (whole multi-node and P/D shapes)."""
+    documents = [yaml.safe_load(path.read_text()) for path in (REPO / "examples").glob("*.yaml")
+                 if path.name != "index.yaml"]
+    return {role: [doc[role] for doc in documents if isinstance(doc.get(role), dict)]
+            for role in ("decode", "prefill")}
 
 
 def draw_cases(strategy: st.SearchStrategy[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -349,14 +367,15 @@ def draw_cases(strategy: st.SearchStrategy[dict[str, Any]], count: int) -> list[
 
 def fuzz_cases() -> list[dict[str, Any]]:
     """Seeded documents of the values fuzzer (tests/test_fuzz.py's strategy), without raw
-    user flags, then focused documents over every vLLM preset."""
+    user flags, then focused documents over every vLLM preset, mixing the samples' roles
+    with random LoRA, KV-transfer, sidecar and model settings."""
     generic = [{**case, "values": strip_user_flags(case["values"])}
                for case in draw_cases(case_strategy(), FUZZ_DOCUMENTS)]
     presets = sorted(path.stem for path in (REPO / "presets").glob("*.yaml")
                      if SIMULATOR not in path.read_text())
     focus = st.fixed_dictionaries({
         "preset": st.sampled_from(presets), "model": st.sampled_from(sorted(MODELS)),
-        "release": st.just("fz"), "values": focused(FOCUS, schema())})
+        "release": st.just("fz"), "values": focused(FOCUS, schema(), sample_roles())})
     return generic + draw_cases(focus, FOCUSED_DOCUMENTS)
 
 
