@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov test chart-test lint demo clean
+.PHONY: help setup tools checkov vllm test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -48,7 +48,24 @@ CHECKOV_VERSION := 3.3.30
 
 checkov: .tools/checkov/bin/checkov ## install checkov into .tools/checkov (security scan)
 
-test: setup checkov ## ruff + pytest (parallel)
+# vLLM's real `serve` argument parser for tests/test_vllm_cli.py, in its own venv: the vLLM
+# wheel without its dependencies, the few packages importing the parser needs
+# (scripts/vllm_cli_requirements.txt) and torch from the CPU wheel (never a CUDA build).
+# 0.17.1 is the vLLM of ghcr.io/llm-d/llm-d-cuda:v0.6.0, the chart's default engine image
+# (docs/vllm-cli.md says how we know). 1-5 min (machine load) and 2.1 GB.
+VLLM_VERSION := 0.17.1
+VLLM_TORCH   := 2.13.0+cpu
+VLLM_VENV    := .tools/vllm
+$(VLLM_VENV)/.installed-$(VLLM_VERSION): scripts/vllm_cli_requirements.txt
+	rm -rf $(VLLM_VENV)
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r scripts/vllm_cli_requirements.txt && \
+	  $(VLLM_VENV)/bin/pip install -q --no-compile --no-deps 'vllm==$(VLLM_VERSION)' && touch $@ || \
+	  echo 'vLLM not installed: tests/test_vllm_cli.py will skip (and fail when CI=true)'
+
+vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser into .tools/vllm
+
+test: setup checkov vllm ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 

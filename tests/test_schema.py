@@ -393,7 +393,7 @@ VALID_LAYERED_VALUES: dict[str, Any] = {
             "timeouts": {"request": "1h30m", "backendRequest": "0s"},
         },
         "proxy": {"enabled": True, "connector": "lmcache", "image": {"tag": None}},
-        "kvTransfer": {"role": "kv_producer", "extraConfig": {"a": [1], "b": None}},
+        "kvTransfer": {"role": "kv_producer", "extraConfig": {"kv_ip": "1.2.3.4", "kv_rank": None}},
     },
     "lora": {
         "adapters": {
@@ -703,7 +703,7 @@ def test_helm_accepts_layered_nulls(
                 "tolerations": {"infra": None},
             },
             "httpRoute": {"gateway": {"sectionName": None}},
-            "kvTransfer": {"extraConfig": {"b": None}},
+            "kvTransfer": {"extraConfig": {"kv_ip": None}},
         },
         "lora": {"adapters": {"sql": {"revision": None}, "old": None}},
         "monitoring": {"podMonitor": {"labels": {"release": None}}},

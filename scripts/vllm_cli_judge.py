@@ -1,0 +1,105 @@
+"""Judge `vllm serve` command lines with vLLM's own argument parser (run with the vLLM venv).
+
+Usage: .tools/vllm/bin/python scripts/vllm_cli_judge.py < lines.json > verdicts.json
+
+Input (stdin): a JSON list of {"id": str, "argv": [str, ...]}, each argv being what follows
+`vllm serve` (model positional first, then flags). Output (stdout): a JSON object with the
+vLLM version, the keys --kv-transfer-config accepts and one verdict per line, in input
+order: {"id", "ok", "stage", "error"}.
+
+Each line goes through what `vllm serve` does before it loads a model: the `vllm` CLI's
+FlexibleArgumentParser with the `serve` subcommand built by `make_arg_parser`,
+`parse_args`, the subcommand's `validate_parsed_serve_args`, the positional model taking
+precedence over `--model`, and `AsyncEngineArgs.from_cli_args`. Importing vLLM is slow
+(~20 s), so one process judges every line.
+
+vLLM picks its platform lazily; on this CPU-only machine it would find none. The parser's
+defaults depend on it, so the CPU platform is set before anything else imports it, the way
+vLLM's own CLI does for `vllm bench` (vllm/entrypoints/cli/main.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import sys
+from typing import Any
+
+
+def _use_cpu_platform() -> str:
+    from vllm import platforms
+    from vllm.platforms.cpu import CpuPlatform
+
+    platforms.current_platform = CpuPlatform()
+    return type(platforms.current_platform).__name__
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    """The top-level `vllm` parser with its `serve` subcommand, as the CLI builds it."""
+    from vllm.entrypoints.openai.cli_args import make_arg_parser
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+
+    parser = FlexibleArgumentParser(prog="vllm", description="vLLM CLI")
+    subparsers = parser.add_subparsers(required=False, dest="subparser")
+    serve = subparsers.add_parser("serve", usage="vllm serve [model_tag] [options]")
+    make_arg_parser(serve)
+    return parser
+
+
+def _kv_transfer_fields() -> list[str]:
+    """The keys --kv-transfer-config accepts (KVTransferConfig forbids any other)."""
+    from vllm.config.kv_transfer import KVTransferConfig
+
+    return [field.name for field in dataclasses.fields(KVTransferConfig) if field.init]
+
+
+def _error_text(error: BaseException, stderr: str) -> str:
+    """argparse prints usage then `...: error: <why>` (and exits); others raise."""
+    if not isinstance(error, SystemExit):
+        return f"{type(error).__name__}: {error}"[:1000]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if "error:" in line), 0)
+    return " ".join(lines[start:])[:1000] or f"exit {error.code}"
+
+
+def judge(parser: argparse.ArgumentParser, argv: list[str]) -> dict[str, Any]:
+    """Run one command line through the serve pipeline; the first stage that rejects it."""
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.entrypoints.openai.cli_args import validate_parsed_serve_args
+
+    stage = "parse_args"
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            args = parser.parse_args(["serve", *argv])
+            stage = "validate_parsed_serve_args"
+            validate_parsed_serve_args(args)
+            if args.model_tag is not None:
+                args.model = args.model_tag
+            stage = "from_cli_args"
+            AsyncEngineArgs.from_cli_args(args)
+    except (SystemExit, Exception) as error:  # every rejection is a verdict
+        return {"ok": False, "stage": stage, "error": _error_text(error, captured.getvalue())}
+    return {"ok": True, "stage": "accepted", "error": ""}
+
+
+def main() -> int:
+    lines = json.load(sys.stdin)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # vLLM logs to stdout; keep stdout for the JSON answer
+    platform = _use_cpu_platform()
+    import vllm
+
+    parser = _serve_parser()
+    verdicts = [{"id": line["id"], **judge(parser, list(line["argv"]))} for line in lines]
+    json.dump({"vllm": vllm.__version__, "platform": platform,
+               "kv_transfer_fields": _kv_transfer_fields(), "verdicts": verdicts}, out)
+    out.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
