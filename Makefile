@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov test chart-test lint demo clean
+.PHONY: help setup tools checkov guidellm test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,18 @@ CHECKOV_VERSION := 3.3.30
 	  echo 'checkov not installed: tests/test_security.py will skip its checkov test'
 
 checkov: .tools/checkov/bin/checkov ## install checkov into .tools/checkov (security scan)
+
+# Real guidellm (and the CPU torch it needs, installed first) in its own venv for the
+# end-to-end bench test against guidellm's mock server (tests/test_bench_llmd.py). Not part
+# of `make test`: about 2.5 min and 1.5 GB. TORCH_WHEEL: a local CPU wheel, else PyPI's CPU index.
+GUIDELLM_VERSION := 0.8.1
+TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
+.tools/guidellm/bin/guidellm:
+	$(PYTHON) -m venv .tools/guidellm
+	.tools/guidellm/bin/pip install -q $(or $(TORCH_WHEEL),torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)
+	.tools/guidellm/bin/pip install -q 'guidellm==$(GUIDELLM_VERSION)'
+
+guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm (bench e2e test)
 
 test: setup checkov ## ruff + pytest (parallel)
 	$(BIN)/ruff check .

@@ -1,0 +1,178 @@
+"""llm-d benchmark reports from `mst bench`: scenario.stack from the rendered release, the
+package's own converter and loader on real guidellm output, file names, and a missing package.
+
+Fixtures are real guidellm 0.8.1 output against guidellm's mock server
+(tests/fixtures/bench/README.md). The end-to-end test runs guidellm itself when
+`make guidellm` installed it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from guidellm_mock import guidellm_bin
+from guidellm_mock import run as run_guidellm
+
+from modelservice_tool.bench.stack import EPP_LABEL, stack_components
+from modelservice_tool.bench_cmd import bench_command
+from modelservice_tool.checks import engine_flags, model_workloads, serving_template
+from modelservice_tool.cli_common import Release
+from modelservice_tool.layers_io import Inputs
+from modelservice_tool.manifests import load_manifests
+from modelservice_tool.paths import chart_dir
+from support import EXAMPLES, REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "bench"
+CONCURRENT = FIXTURES / "guidellm-0.8.1-mock-concurrent.json"
+PD = ("-p", "pd-a100", "-f", str(EXAMPLES / "gpt-oss-120b-pd.yaml"),
+      "--set", "routing.httpRoute.gateway.name=inference-gateway")
+
+
+def render(*args: str, release: str = "gpt-oss") -> list[dict]:
+    presets = tuple(a for flag, a in itertools.pairwise(args) if flag == "-p")
+    values = tuple(Path(a) for flag, a in itertools.pairwise(args) if flag == "-f")
+    sets = tuple(a for flag, a in itertools.pairwise(args) if flag == "--set")
+    return load_manifests(Release(Inputs(presets, values, sets), release, "default",
+                                  chart_dir()).render())
+
+
+def by_label(stack: list[dict]) -> dict[str, dict]:
+    return {component["metadata"]["label"]: component for component in stack}
+
+
+def test_pd_stack_matches_the_rendered_objects() -> None:
+    objects = render(*PD)
+    stack = by_label(stack_components(objects))
+    assert list(stack) == ["gpt-oss-prefill", "gpt-oss-decode", EPP_LABEL, "Inference Gateway"]
+    for workload in model_workloads(objects):
+        engine = stack[workload["metadata"]["name"]]
+        container = serving_template(workload)["spec"]["containers"][0]
+        flags = engine_flags(container)
+        standardized = engine["standardized"]
+        assert standardized["role"] == workload["metadata"]["labels"]["llm-d.ai/role"]
+        assert standardized["replicas"] == workload["spec"]["replicas"]
+        assert standardized["model"]["name"] == flags["served-model-name"]
+        assert standardized["accelerator"]["count"] == int(
+            container["resources"]["limits"]["nvidia.com/gpu"])
+        assert standardized["accelerator"]["parallelism"]["tp"] == int(
+            flags.get("tensor-parallel-size", 1))
+        assert standardized["accelerator"]["model"] == "NVIDIA-A100-SXM4-80GB"
+        assert standardized["tool_version"] == container["image"]
+        assert {k: v for k, v in engine["native"]["args"].items() if k != "model"} == {
+            k: v or None for k, v in flags.items()}
+        assert set(engine["native"]["envars"]) == {env["name"] for env in container["env"]}
+    prefill, decode = stack["gpt-oss-prefill"], stack["gpt-oss-decode"]
+    assert (prefill["standardized"]["replicas"], decode["standardized"]["replicas"]) == (4, 1)
+    assert decode["standardized"]["accelerator"]["parallelism"]["tp"] == 4
+    assert "scheduler" in EPP_LABEL.lower()
+    assert stack[EPP_LABEL]["native"]["config"]["kind"] == "EndpointPickerConfig"
+    assert stack["Inference Gateway"]["native"]["config"]["name"] == "inference-gateway"
+
+
+def test_stack_without_pd_has_replica_engines() -> None:
+    stack = stack_components(render("-p", "cpu-sim", "-f",
+                                    str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml")))
+    engines = [c for c in stack if c["standardized"]["kind"] == "inference_engine"]
+    assert [e["standardized"]["role"] for e in engines] == ["replica"]
+    assert engines[0]["standardized"]["accelerator"] == {
+        "model": "cpu", "count": 0,
+        "parallelism": {"tp": 1, "dp": 1, "dp_local": 1, "ep": 1, "pp": 1, "workers": 1}}
+    assert not any(c["metadata"]["label"] == "Inference Gateway" for c in stack)
+
+
+def test_multinode_stack_counts_the_group() -> None:
+    objects = render("-p", "nvidia-h100", "-f", str(EXAMPLES / "llama-3.1-405b-multinode.yaml"))
+    lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
+    size = lws["spec"]["leaderWorkerTemplate"]["size"]
+    engine = stack_components(objects)[0]["standardized"]
+    assert engine["accelerator"]["parallelism"] | {"workers": size} == \
+        engine["accelerator"]["parallelism"]
+    assert engine["accelerator"]["parallelism"]["pp"] == 2
+    assert engine["accelerator"]["count"] == 8 * size
+    assert engine["model"]["name"] == "meta-llama/Llama-3.1-405B-Instruct"
+
+
+def bench_from_json(fixture: Path, out: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(bench_command, ["gpt-oss", *args, "--from-json", str(fixture),
+                                                "-o", str(out)])
+    return result.exit_code, result.output
+
+
+def test_reports_from_real_guidellm_validate_upstream(tmp_path: Path) -> None:
+    package = pytest.importorskip("llmd_benchmark_report")
+    code, output = bench_from_json(CONCURRENT, tmp_path, *PD)
+    assert code == 0, output
+    native = json.loads(CONCURRENT.read_text())
+    names = sorted(p.name for p in tmp_path.glob("benchmark_report_v0.2,_*.yaml"))
+    assert names == [f"benchmark_report_v0.2,_result.json_{i}.yaml"
+                     for i in range(len(native["benchmarks"]))]
+    assert (tmp_path / "result.json").is_file()
+    stack = stack_components(render(*PD))
+    for index, name in enumerate(names):
+        report = package.import_benchmark_report(str(tmp_path / name)).dump()
+        assert report["version"].startswith("0.2")
+        assert report["scenario"]["stack"] == json.loads(json.dumps(stack))
+        load = report["scenario"]["load"]["standardized"]
+        assert load["tool"] == "guidellm"
+        assert load["tool_version"] == native["metadata"]["guidellm_version"] == "0.8.1"
+        assert load["stage"] == index
+        assert load["concurrency"] == [1, 4][index]
+        assert report["run"]["eid"] and report["run"]["description"] == "mst bench gpt-oss"
+        requests = report["results"]["request_performance"]["aggregate"]["requests"]
+        totals = native["benchmarks"][index]["metrics"]["request_totals"]
+        assert requests["total"] == totals["total"]
+
+
+def test_without_release_inputs_reports_have_no_stack(tmp_path: Path) -> None:
+    package = pytest.importorskip("llmd_benchmark_report")
+    code, output = bench_from_json(CONCURRENT, tmp_path)
+    assert code == 0, output
+    assert "no scenario.stack" in output  # no inputs: nothing describes the release
+    for path in tmp_path.glob("benchmark_report_v0.2,_result.json_*.yaml"):
+        assert "stack" not in package.import_benchmark_report(str(path)).dump()["scenario"]
+
+
+def test_no_llmd_reports_writes_only_native(tmp_path: Path) -> None:
+    code, output = bench_from_json(CONCURRENT, tmp_path, "--no-llmd-reports")
+    assert code == 0, output
+    assert not list(tmp_path.glob("benchmark_report*"))
+    assert (tmp_path / "result.json").is_file()
+
+
+def test_missing_report_package_is_one_clear_line(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llmd_benchmark_report", None)  # import fails
+    code, output = bench_from_json(CONCURRENT, tmp_path / "out", *PD)
+    assert code == 2
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and "llmd-benchmark-report" in lines[0]
+    assert "--no-llmd-reports" in lines[0] and "Traceback" not in output
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.mark.slow
+def test_real_guidellm_against_its_mock_server(tmp_path: Path) -> None:
+    """guidellm runs mst's scenario against its mock server; mst writes reports the
+    upstream package validates, the stack matching the rendered release."""
+    package = pytest.importorskip("llmd_benchmark_report")
+    guidellm = guidellm_bin()
+    if guidellm is None:
+        pytest.skip("guidellm not installed: `make guidellm` (or set MST_GUIDELLM)")
+    result = tmp_path / "guidellm.json"
+    result.write_text(json.dumps(run_guidellm(guidellm, tmp_path)))
+    code, output = bench_from_json(result, tmp_path / "report", *PD)
+    assert code == 0, output
+    reports = sorted((tmp_path / "report").glob("benchmark_report_v0.2,_result.json_*.yaml"))
+    assert len(reports) == 2
+    stack = json.loads(json.dumps(stack_components(render(*PD))))
+    for path in reports:
+        report = package.import_benchmark_report(str(path)).dump()
+        assert report["scenario"]["stack"] == stack
+        aggregate = report["results"]["request_performance"]["aggregate"]
+        assert aggregate["requests"]["total"] > 0
+        assert aggregate["latency"]["time_to_first_token"]["mean"] > 0
