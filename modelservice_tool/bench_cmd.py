@@ -136,10 +136,20 @@ class LlmdReports:
         return llmd_report.write_reports(reports, native.parent, native.name)
 
 
-def llmd_reports(release: str, objects: list[Manifest] | None) -> LlmdReports:
+def llmd_reports(release: str, objects: list[Manifest] | None,
+                 gateway_class: str = "") -> LlmdReports:
     """The llm-d report settings of a run (its stack from the release's objects)."""
-    return LlmdReports(release, stack_components(objects or []),
+    return LlmdReports(release, stack_components(objects or [], gateway_class),
                        f"mst-bench-{release}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def gateway_class(plan: BenchPlan, context: str | None) -> str:
+    """The live Gateway's class when the load goes through one ("" otherwise)."""
+    if plan.endpoint.kind != "Gateway":
+        return ""
+    gateway = Kubectl(plan.endpoint.namespace, context).get(
+        "gateways.gateway.networking.k8s.io", plan.endpoint.name) or {}
+    return str(gateway.get("spec", {}).get("gatewayClassName", ""))
 
 
 @click.command("bench")
@@ -215,7 +225,8 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
                f"profile {load.profile.name}", err=True)
     doc = run_job(Kubectl(namespace, context), plan.job, points=plan.points,
                   progress=lambda line: click.echo(line, err=True), keep=keep_job)
-    llmd = llmd_reports(release_name, objects) if llmd_reports_ else None
+    llmd = llmd_reports(release_name, objects, gateway_class(plan, context)) \
+        if llmd_reports_ else None
     click.echo(report(doc, folder, release_name, llmd=llmd), nl=False)
     click.echo(f"wrote {folder}/", err=True)
 

@@ -23,7 +23,7 @@ from modelservice_tool.bench_cmd import bench_command
 from modelservice_tool.checks import engine_flags, model_workloads, serving_template
 from modelservice_tool.cli_common import Release
 from modelservice_tool.layers_io import Inputs
-from modelservice_tool.manifests import load_manifests
+from modelservice_tool.manifests import KubernetesSchemas, load_manifests, validate_manifests
 from modelservice_tool.paths import chart_dir
 from support import EXAMPLES, REPO
 
@@ -176,3 +176,47 @@ def test_real_guidellm_against_its_mock_server(tmp_path: Path) -> None:
         aggregate = report["results"]["request_performance"]["aggregate"]
         assert aggregate["requests"]["total"] > 0
         assert aggregate["latency"]["time_to_first_token"]["mean"] > 0
+
+
+def standup_parameters(*args: str) -> dict:
+    objects = render(*args, "--set", "llmdBenchmark.standupParameters.enabled=true")
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap"
+                      and o["metadata"]["name"] == "llm-d-benchmark-standup-parameters")
+    problems = list(validate_manifests([config_map], KubernetesSchemas("1.35")))
+    assert not problems, problems
+    return config_map
+
+
+@pytest.mark.parametrize("args", [PD, ("-p", "nvidia-h100", "-f",
+                                        str(EXAMPLES / "llama-3.1-405b-multinode.yaml"))],
+                         ids=["pd", "multinode"])
+def test_standup_parameters_describe_the_stack_to_llm_d_benchmark(args: tuple[str, ...]) -> None:
+    """The upstream converter reads the ConfigMap (its own key mapping and stack builder for
+    llm-d-benchmark's modelservice deploy method) into the stack mst describes itself."""
+    pytest.importorskip("llmd_benchmark_report")
+    from llmd_benchmark_report.native_to_br0_2 import (
+        _ev_dict_from_params,
+        _populate_disaggregate_stack,
+    )
+    from llmd_benchmark_report.schema_v0_2 import Component
+
+    data = standup_parameters(*args)["data"]
+    assert all(isinstance(value, str) for value in data.values())
+    upstream = _populate_disaggregate_stack(_ev_dict_from_params(data))["scenario"]["stack"]
+    engines = [Component(**c).standardized for c in upstream
+               if c["standardized"]["kind"] == "inference_engine"]
+    ours = [c["standardized"] for c in stack_components(render(*args))
+            if c["standardized"]["kind"] == "inference_engine"]
+    assert len(engines) == len(ours)
+    for theirs, mine in zip(engines, ours, strict=True):
+        assert theirs.role in (mine["role"], "decode")  # upstream says decode for `replica`
+        assert theirs.replicas == mine["replicas"]
+        assert theirs.model.name == mine["model"]["name"]
+        assert theirs.accelerator.model == mine["accelerator"]["model"]
+        parallelism = mine["accelerator"]["parallelism"]
+        assert (theirs.accelerator.parallelism.tp, theirs.accelerator.parallelism.dp,
+                theirs.accelerator.parallelism.dp_local,
+                theirs.accelerator.parallelism.workers) == (
+            parallelism["tp"], parallelism["dp"], parallelism["dp_local"],
+            parallelism["workers"])
+    assert data["namespace"] == "default" and data["release"] == "gpt-oss"
