@@ -126,14 +126,14 @@ class LlmdReports:
         from .bench import llmd_report
 
         run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release}")
-        reports, warnings = llmd_report.guidellm_reports(native, doc, stack=self.stack,
-                                                         run=run)
+        paths, warnings = llmd_report.write_guidellm_reports(native, doc, stack=self.stack,
+                                                             run=run)
         for warning in warnings:
             click.echo(f"mst: {llmd_report.PACKAGE}: {warning}", err=True)
         if not self.stack:
             click.echo("mst: note: the llm-d benchmark reports have no scenario.stack: give "
                        "the release's inputs (-p/-f/--set) to describe it", err=True)
-        return llmd_report.write_reports(reports, native.parent, native.name)
+        return paths
 
 
 def llmd_reports(release: str, objects: list[Manifest] | None,

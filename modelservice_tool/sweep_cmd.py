@@ -53,6 +53,8 @@ from .sweep.variants import Planner
 @click.option("--write-experiment", type=click.Path(path_type=Path), metavar="FILE",
               help="With --plan-only: write the deployable variants as an llm-d-benchmark "
                    "experiment file.")
+@click.option("--llmd-reports/--no-llmd-reports", "llmd_reports", default=True,
+              show_default=True, help="Also write llm-d benchmark reports (v0.2) per variant.")
 @click.option("--context", help="kubeconfig context.")
 @click.option("--ready-timeout", type=int, default=1800, show_default=True, metavar="SECONDS",
               help="How long a variant may take to become ready.")
@@ -63,8 +65,8 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
                   gpu_budget: int | None, gpu_hour_cost: float | None, results_path: Path,
                   output_dir: Path, plan_only: bool, no_diff: bool, report_only: bool,
                   retry_failed: bool, experiment_file: Path | None,
-                  write_experiment: Path | None, context: str | None, ready_timeout: int,
-                  load: LoadSettings) -> None:
+                  write_experiment: Path | None, llmd_reports: bool, context: str | None,
+                  ready_timeout: int, load: LoadSettings) -> None:
     """Benchmark variants of a release and find the best one for an objective.
 
     Each variant is the base release (presets, values, --set) plus one value per --param,
@@ -121,14 +123,19 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         if not any(entry.status == "deploy" for entry in entries):
             raise ValidationFailed("no variant of this plan can be deployed (see above)")
         return
+    if llmd_reports:
+        from .bench.llmd_report import require
+
+        require()
     reason = cluster_unreachable_reason(context)
     if reason:
         raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
     from .sweep.cluster import ClusterEvaluator
 
     progress = lambda line: click.echo(line, err=True)  # noqa: E731
+    experiment = f"mst-sweep-{release.name}-{results_path.stem}" if llmd_reports else None
     evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,
-                                 ready_timeout)
+                                 ready_timeout, llmd_experiment=experiment)
     run_sweep(config, planner, evaluator, results, progress)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
     click.echo(f"results in {results_path}, report in {output_dir}/", err=True)

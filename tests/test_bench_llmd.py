@@ -220,3 +220,36 @@ def test_standup_parameters_describe_the_stack_to_llm_d_benchmark(args: tuple[st
             parallelism["tp"], parallelism["dp"], parallelism["dp_local"],
             parallelism["workers"])
     assert data["namespace"] == "default" and data["release"] == "gpt-oss"
+
+
+def test_sweep_variants_get_reports_with_their_own_stack(tmp_path: Path) -> None:
+    """Each variant's result becomes llm-d reports in its own folder (cross-treatment
+    analysis reads one folder per treatment), one experiment id over the sweep."""
+    package = pytest.importorskip("llmd_benchmark_report")
+    from modelservice_tool.sweep.cluster import ClusterEvaluator
+    from modelservice_tool.sweep.space import SearchSpace
+    from modelservice_tool.sweep.variants import Planner, variant_of
+
+    base = Release(Inputs(("pd-a100",), (EXAMPLES / "gpt-oss-120b-pd.yaml",), ()), "gpt-oss",
+                   "default", chart_dir())
+    planner = Planner(base)
+    space = SearchSpace.parse(["prefill.replicas=2,3"])
+    evaluator = ClusterEvaluator(base, None, tmp_path, lambda line: None,  # type: ignore[arg-type]
+                                 llmd_experiment="mst-sweep-test")
+    doc = json.loads(CONCURRENT.read_text())
+    eids = set()
+    for point, replicas in zip(space.points(), (2, 3), strict=True):
+        rendered = planner.render(variant_of(space, point))
+        artifact = tmp_path / f"{rendered.variant.id}.json"
+        artifact.write_text(json.dumps(doc))
+        evaluator._llmd_reports(rendered, artifact, doc)
+        paths = sorted((tmp_path / rendered.variant.id).glob("benchmark_report_v0.2,_*.yaml"))
+        assert [p.name for p in paths] == [f"benchmark_report_v0.2,_{artifact.name}_{i}.yaml"
+                                           for i in range(2)]
+        for path in paths:
+            report = package.import_benchmark_report(str(path)).dump()
+            prefill = next(c for c in report["scenario"]["stack"]
+                           if c["standardized"].get("role") == "prefill")
+            assert prefill["standardized"]["replicas"] == replicas
+            eids.add(report["run"]["eid"])
+    assert len(eids) == 1

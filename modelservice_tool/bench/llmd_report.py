@@ -125,3 +125,14 @@ def write_reports(reports: list[dict[str, Any]], output_dir: Path, native: str) 
         path.write_text(yaml.safe_dump(report, sort_keys=False))
         paths.append(path)
     return paths
+
+
+def write_guidellm_reports(native: Path, doc: dict[str, Any], *, stack: list[dict[str, Any]],
+                           run: RunInfo, folder: Path | None = None
+                           ) -> tuple[list[Path], list[str]]:
+    """Convert, validate and write the reports of one guidellm result file (into `folder`,
+    default beside it); the paths written and the converter's warnings."""
+    reports, warnings = guidellm_reports(native, doc, stack=stack, run=run)
+    target = folder or native.parent
+    target.mkdir(parents=True, exist_ok=True)
+    return write_reports(reports, target, native.name), warnings
