@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov guidellm test chart-test lint demo clean
+.PHONY: help setup tools checkov guidellm guidellm-test test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl))
 	.tools/guidellm/bin/pip install -q 'guidellm==$(GUIDELLM_VERSION)'
 
 guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm (bench e2e test)
+
+guidellm-test: setup guidellm ## real guidellm vs its mock server -> llm-d reports (~1 min)
+	$(BIN)/python -m pytest -q tests/test_bench_llmd.py
 
 test: setup checkov ## ruff + pytest (parallel)
 	$(BIN)/ruff check .

@@ -253,3 +253,17 @@ def test_sweep_variants_get_reports_with_their_own_stack(tmp_path: Path) -> None
             assert prefill["standardized"]["replicas"] == replicas
             eids.add(report["run"]["eid"])
     assert len(eids) == 1
+
+
+def test_wide_ep_stack_records_expert_and_data_parallelism() -> None:
+    objects = render("-p", "nvidia-h100", "-f", str(EXAMPLES / "deepseek-v3-wide-ep.yaml"))
+    lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
+    flags = engine_flags(lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]
+                         ["containers"][0])
+    engine = stack_components(objects)[0]["standardized"]
+    data, local = int(flags["data-parallel-size"]), int(flags["data-parallel-size-local"])
+    assert "enable-expert-parallel" in flags
+    assert engine["accelerator"]["parallelism"] == {
+        "tp": 1, "dp": data, "dp_local": local, "ep": data, "pp": 1,
+        "workers": lws["spec"]["leaderWorkerTemplate"]["size"]}
+    assert engine["accelerator"]["count"] == local * lws["spec"]["leaderWorkerTemplate"]["size"]
