@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov vllm test chart-test lint demo clean
+.PHONY: help setup tools checkov vllm guidellm guidellm-test test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -65,7 +65,22 @@ $(VLLM_VENV)/.installed-$(VLLM_VERSION): scripts/vllm_cli_requirements.txt
 
 vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser into .tools/vllm
 
-test: setup checkov vllm ## ruff + pytest (parallel)
+# Real guidellm (and the CPU torch it needs, installed first: the same CPU build as vLLM's
+# parser, never a CUDA one) in its own venv for the end-to-end bench test against guidellm's
+# mock server (tests/test_bench_llmd.py): about 2.5 min and 1.5 GB the first time.
+GUIDELLM_VERSION := 0.8.1
+.tools/guidellm/bin/guidellm:
+	$(PYTHON) -m venv .tools/guidellm
+	.tools/guidellm/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' && \
+	  .tools/guidellm/bin/pip install -q --no-compile 'guidellm==$(GUIDELLM_VERSION)' || \
+	  echo 'guidellm not installed: the end-to-end bench test will skip'
+
+guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm (bench e2e test)
+
+guidellm-test: setup guidellm ## real guidellm vs its mock server -> llm-d reports (~1 min)
+	$(BIN)/python -m pytest -q tests/test_bench_llmd.py
+
+test: setup checkov vllm guidellm ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 

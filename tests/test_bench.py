@@ -261,7 +261,7 @@ def test_report_from_real_output(tmp_path: Path) -> None:
 def test_from_json_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
     result = CliRunner().invoke(bench_command, ["qwen-sim", "--from-json", str(FIXTURE),
-                                                "-o", str(out)])
+                                                "-o", str(out), "--no-llmd-reports"])
     assert result.exit_code == 0, result.output
     assert "# Benchmark: qwen-sim" in result.stdout
     assert {p.name for p in out.iterdir()} == {"result.json", "summary.md", "summary.json",
@@ -271,7 +271,8 @@ def test_from_json_writes_the_report(tmp_path: Path) -> None:
 def test_from_json_rejects_other_files(tmp_path: Path) -> None:
     other = tmp_path / "x.json"
     other.write_text("[1, 2]")
-    result = CliRunner().invoke(bench_command, ["r", "--from-json", str(other)])
+    result = CliRunner().invoke(bench_command, ["r", "--from-json", str(other),
+                                                "--no-llmd-reports"])
     assert result.exit_code == 2 and "not a guidellm JSON result" in result.stderr
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from ..bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
 from ..bench.profiles import PROFILES, get_profile
 from ..bench.report import markdown, write_report
 from ..bench.results import load_result_file, parse_guidellm
+from ..bench.stack import stack_components
 from ..errors import UserError, ValidationFailed
 from ..layers_io import Inputs
 from ..manifests import Manifest, load_manifests
 from ..paths import chart_dir
 from ..release import Release
 from .common import handle_errors
+
+RESULT_FILE = "result.json"
 
 
 def _numbers(kind: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
@@ -91,13 +95,57 @@ def release_objects(release: Release, context: str | None) -> list[Manifest]:
                                                    else [])]))
 
 
-def report(result_doc: dict[str, Any], output_dir: Path, title: str) -> str:
-    """Write the result and its report into `output_dir`; the summary markdown."""
+def report(result_doc: dict[str, Any], output_dir: Path, title: str, *,
+           llmd: LlmdReports | None = None) -> str:
+    """Write the result, its report and (with `llmd`) the llm-d benchmark reports into
+    `output_dir`; the summary markdown."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "result.json").write_text(json.dumps(result_doc) + "\n")
     result = parse_guidellm(result_doc)
+    native = output_dir / RESULT_FILE
+    native.write_text(json.dumps(result_doc) + "\n")
     files = write_report(result, output_dir, title)
+    if llmd is not None:
+        llmd.write(native, result_doc)
     return markdown(result, title, files.plots)
+
+
+@dataclass(frozen=True)
+class LlmdReports:
+    """How `mst bench` describes its run in llm-d benchmark reports."""
+
+    release: str
+    stack: list[dict[str, Any]]
+    experiment: str
+
+    def write(self, native: Path, doc: dict[str, Any]) -> list[Path]:
+        """One report per benchmark beside the native file; warnings go to stderr."""
+        from .bench import llmd_report
+
+        run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release}")
+        paths, warnings = llmd_report.write_guidellm_reports(native, doc, stack=self.stack,
+                                                             run=run)
+        for warning in warnings:
+            click.echo(f"mst: {llmd_report.PACKAGE}: {warning}", err=True)
+        if not self.stack:
+            click.echo("mst: note: the llm-d benchmark reports have no scenario.stack: give "
+                       "the release's inputs (-p/-f/--set) to describe it", err=True)
+        return paths
+
+
+def llmd_reports(release: str, objects: list[Manifest] | None,
+                 gateway_class: str = "") -> LlmdReports:
+    """The llm-d report settings of a run (its stack from the release's objects)."""
+    return LlmdReports(release, stack_components(objects or [], gateway_class),
+                       f"mst-bench-{release}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def gateway_class(plan: BenchPlan, context: str | None) -> str:
+    """The live Gateway's class when the load goes through one ("" otherwise)."""
+    if plan.endpoint.kind != "Gateway":
+        return ""
+    gateway = Kubectl(plan.endpoint.namespace, context).get(
+        "gateways.gateway.networking.k8s.io", plan.endpoint.name) or {}
+    return str(gateway.get("spec", {}).get("gatewayClassName", ""))
 
 
 @click.command("bench")
@@ -120,17 +168,21 @@ def report(result_doc: dict[str, Any], output_dir: Path, title: str) -> str:
               help="Report folder (default: bench-RELEASE-TIMESTAMP).")
 @click.option("--context", help="kubeconfig context.")
 @click.option("--keep-job", is_flag=True, help="Keep the finished Job.")
+@click.option("--llmd-reports/--no-llmd-reports", "llmd_reports_", default=True, show_default=True,
+              help="Also write llm-d benchmark reports (v0.2), one per load point.")
 @handle_errors
 def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Path, ...],
                   set_values: tuple[str, ...], namespace: str, load: LoadSettings,
                   target: str | None, model: str | None, dry_run: bool,
                   from_json: Path | None, output_dir: Path | None, context: str | None,
-                  keep_job: bool) -> None:
+                  keep_job: bool, llmd_reports_: bool) -> None:
     """Benchmark RELEASE with guidellm in a Kubernetes Job, then write a report.
 
     The load goes to the Gateway of the release's HTTPRoute when one is rendered, else
     to its decode Service. The report (summary.md, summary.json, latency.png,
-    throughput.png, result.json) lands in --output-dir.
+    throughput.png, result.json) lands in --output-dir, with one llm-d benchmark report
+    per load point (benchmark_report_v0.2,_result.json_<i>.yaml, scenario.stack
+    describing the release; needs the llmd-benchmark-report package).
 
     \b
     Examples:
@@ -139,14 +191,20 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
       mst bench qwen-sim --from-json result.json -o report/
     """
     folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if from_json:
-        click.echo(report(load_result_file(from_json.read_text()), folder, release_name),
-                   nl=False)
-        click.echo(f"wrote {folder}/", err=True)
-        return
+    if llmd_reports_ and not dry_run:
+        from .bench.llmd_report import require
+
+        require()
     release = Release(Inputs(presets_, values, set_values), release_name, namespace,
                       chart_dir())
     rendered = bool(presets_ or values or set_values)
+    if from_json:
+        doc = load_result_file(from_json.read_text())
+        llmd = llmd_reports(release_name, load_manifests(release.render()) if rendered
+                            else None) if llmd_reports_ else None
+        click.echo(report(doc, folder, release_name, llmd=llmd), nl=False)
+        click.echo(f"wrote {folder}/", err=True)
+        return
     if dry_run and not (rendered or (target and model)):
         raise UserError("--dry-run touches no cluster: give the release's inputs "
                         "(-p/-f/--set) or --target and --model")
@@ -163,7 +221,9 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
                f"profile {load.profile.name}", err=True)
     doc = run_job(Kubectl(namespace, context), plan.job, points=plan.points,
                   progress=lambda line: click.echo(line, err=True), keep=keep_job)
-    click.echo(report(doc, folder, release_name), nl=False)
+    llmd = llmd_reports(release_name, objects, gateway_class(plan, context)) \
+        if llmd_reports_ else None
+    click.echo(report(doc, folder, release_name, llmd=llmd), nl=False)
     click.echo(f"wrote {folder}/", err=True)
 
 

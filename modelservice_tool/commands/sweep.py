@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from ..bench.plan import LoadSettings
 from ..errors import UserError, ValidationFailed
 from ..release import Release
 from ..schema_check import unknown_key
+from ..sweep.experiment import TreatmentSpace, load_profile, read_experiment, write_experiment
 from ..sweep.objective import Objective
 from ..sweep.plan import format_plan, plan
 from ..sweep.report import write_report
@@ -46,6 +48,14 @@ from .common import handle_errors, release_options
 @click.option("--no-diff", is_flag=True, help="With --plan-only: leave out the manifest diffs.")
 @click.option("--report-only", is_flag=True, help="Rebuild the report from --results.")
 @click.option("--retry-failed", is_flag=True, help="Run again variants that failed before.")
+@click.option("--experiment", "experiment_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="llm-d-benchmark experiment file: its setup.treatments are the variants, "
+                   "its treatments the load points (instead of --param).")
+@click.option("--write-experiment", type=click.Path(path_type=Path), metavar="FILE",
+              help="With --plan-only: write the deployable variants as an llm-d-benchmark "
+                   "experiment file.")
+@click.option("--llmd-reports/--no-llmd-reports", "llmd_reports", default=True,
+              show_default=True, help="Also write llm-d benchmark reports (v0.2) per variant.")
 @click.option("--context", help="kubeconfig context.")
 @click.option("--ready-timeout", type=int, default=1800, show_default=True, metavar="SECONDS",
               help="How long a variant may take to become ready.")
@@ -55,8 +65,9 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
                   seed: int, objective: str, constraints: tuple[str, ...],
                   gpu_budget: int | None, gpu_hour_cost: float | None, results_path: Path,
                   output_dir: Path, plan_only: bool, no_diff: bool, report_only: bool,
-                  retry_failed: bool, context: str | None, ready_timeout: int,
-                  load: LoadSettings) -> None:
+                  retry_failed: bool, experiment_file: Path | None,
+                  write_experiment: Path | None, llmd_reports: bool, context: str | None,
+                  ready_timeout: int, load: LoadSettings) -> None:
     """Benchmark variants of a release and find the best one for an objective.
 
     Each variant is the base release (presets, values, --set) plus one value per --param,
@@ -80,13 +91,23 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
             raise UserError(f"no results in {results_path}")
         click.echo(write_report(records, output_dir).read_text(), nl=False)
         return
-    if not params:
-        raise UserError("give at least one --param KEY=VALUES to search over")
-    space = SearchSpace.parse(params)
-    problems = [f"--param {dimension.key}: {problem}" for dimension in space.dimensions
-                if (problem := unknown_key(release.chart / "values.schema.json", dimension.key))]
-    if problems:
-        raise UserError("\n".join(problems))
+    if write_experiment and not plan_only:
+        raise UserError("--write-experiment writes the variants of a plan: add --plan-only")
+    if experiment_file:
+        if params:
+            raise UserError("give --experiment or --param, not both")
+        experiment = read_experiment(experiment_file)
+        space: SearchSpace | TreatmentSpace = TreatmentSpace(experiment.setup)
+        load = replace(load, profile=load_profile(load.profile, experiment.load))
+    elif not params:
+        raise UserError("give at least one --param KEY=VALUES to search over "
+                        "(or --experiment FILE)")
+    else:
+        space = SearchSpace.parse(params)
+        problems = [f"--param {d.key}: {problem}" for d in space.dimensions
+                    if (problem := unknown_key(release.chart / "values.schema.json", d.key))]
+        if problems:
+            raise UserError("\n".join(problems))
     config = SweepConfig(space=space,
                          objective=Objective.parse(objective, constraints), strategy=strategy,
                          trials=trials, seed=seed, gpu_budget=gpu_budget,
@@ -96,17 +117,33 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         entries = plan(config, planner)
         for line in format_plan(entries, planner, config, diffs=not no_diff):
             click.echo(line)
+        if write_experiment:
+            deployable = [(f"mst-{e.rendered.variant.id}", e.rendered.variant.overrides)
+                          for e in entries if e.status == "deploy"]
+            write_experiment_file(write_experiment, release.name, deployable, load)
         if not any(entry.status == "deploy" for entry in entries):
             raise ValidationFailed("no variant of this plan can be deployed (see above)")
         return
+    if llmd_reports:
+        from .bench.llmd_report import require
+
+        require()
     reason = cluster_unreachable_reason(context)
     if reason:
         raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
     from ..sweep.cluster import ClusterEvaluator
 
     progress = lambda line: click.echo(line, err=True)  # noqa: E731
+    experiment = f"mst-sweep-{release.name}-{results_path.stem}" if llmd_reports else None
     evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,
-                                 ready_timeout)
+                                 ready_timeout, llmd_experiment=experiment)
     run_sweep(config, planner, evaluator, results, progress)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
     click.echo(f"results in {results_path}, report in {output_dir}/", err=True)
+
+
+def write_experiment_file(path: Path, name: str, variants: list[tuple[str, dict]],
+                          load: LoadSettings) -> None:
+    """Write the plan's deployable variants as an llm-d-benchmark experiment file."""
+    write_experiment(path, name, variants, load.profile)
+    click.echo(f"wrote {path}: {len(variants)} setup treatment(s)", err=True)

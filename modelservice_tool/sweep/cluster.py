@@ -33,6 +33,7 @@ class ClusterEvaluator:
     progress: Progress
     context: str | None = None
     ready_timeout: int = 1800
+    llmd_experiment: str | None = None  # write llm-d benchmark reports under this experiment
     _checked: bool = field(default=False, init=False)
 
     def _helm(self, *args: str) -> str:
@@ -94,4 +95,24 @@ class ClusterEvaluator:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         artifact = self.output_dir / f"{variant.id}.json"
         artifact.write_text(json.dumps(doc) + "\n")
-        return Evaluation(parse_guidellm(doc), str(artifact))
+        result = parse_guidellm(doc)
+        if self.llmd_experiment:
+            self._llmd_reports(rendered, artifact, doc)
+        return Evaluation(result, str(artifact))
+
+    def _llmd_reports(self, rendered: RenderedVariant, artifact: Path, doc: dict) -> None:
+        """One llm-d benchmark report per load point in `<output>/<variant id>/`, the stack
+        of the variant as rendered, one experiment id over the whole sweep."""
+        from ..bench.llmd_report import RunInfo, write_guidellm_reports
+        from ..bench.stack import stack_components
+
+        variant = rendered.variant
+        run = RunInfo(str(self.llmd_experiment),
+                      f"mst sweep {self.base.name} {variant.id} ({variant.label()})")
+        paths, warnings = write_guidellm_reports(
+            artifact, doc, stack=stack_components(rendered.objects), run=run,
+            folder=self.output_dir / variant.id)
+        for warning in warnings:
+            self.progress(f"[{variant.label()}] llmd-benchmark-report: {warning}")
+        self.progress(f"[{variant.label()}] {len(paths)} llm-d benchmark report(s) in "
+                      f"{self.output_dir / variant.id}/")

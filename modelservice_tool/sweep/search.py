@@ -9,6 +9,7 @@ from typing import Any
 
 from ..bench.results import BenchResult
 from ..errors import UserError
+from .experiment import TreatmentSpace
 from .objective import Objective, derive
 from .results import SCHEMA, Record, ResultsFile, now
 from .space import SearchSpace
@@ -32,7 +33,7 @@ Progress = Callable[[str], None]
 class SweepConfig:
     """How to search: the space, the strategy, how many benchmarks, what to optimise."""
 
-    space: SearchSpace
+    space: SearchSpace | TreatmentSpace  # --param grid, or an experiment's setup treatments
     objective: Objective
     strategy: str = "grid"
     trials: int | None = None  # benchmarks to run (None: until the strategy runs out)

@@ -1,0 +1,114 @@
+"""Run real guidellm against its own mock server on 127.0.0.1 and keep the trimmed result.
+
+Used by tests/test_bench_llmd.py (the end-to-end test) and to capture the committed
+fixture tests/fixtures/bench/guidellm-0.8.1-mock-concurrent.json:
+
+    make guidellm   # guidellm 0.8.1 in .tools/guidellm (CPU torch first; ~1.5 GB)
+    .venv/bin/python tests/guidellm_mock.py tests/fixtures/bench/guidellm-0.8.1-mock-concurrent.json
+
+The load is `mst bench`'s own scenario (modelservice_tool/bench/profiles.py) for the
+`smoke` profile at 1 and 4 concurrent streams, 2 s and at most 40 requests each. The
+tokenizer is a tiny byte-level BPE trained on the spot (no Hugging Face hub access here);
+prompt and output lengths are counted in its tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from modelservice_tool.bench.profiles import get_profile, scenario  # noqa: E402
+from modelservice_tool.bench.results import trim_result  # noqa: E402
+
+MODEL = "Qwen/Qwen3-0.6B"
+GUIDELLM_VENV = REPO / ".tools" / "guidellm"
+
+_TOKENIZER = """
+import sys
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+tok = Tokenizer(models.BPE())
+tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+tok.decoder = decoders.ByteLevel()
+text = ["the quick brown fox jumps over the lazy dog", "prefill decode tokens latency"]
+tok.train_from_iterator(text * 50, trainers.BpeTrainer(
+    vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="the").save_pretrained(sys.argv[1])
+"""
+
+
+def guidellm_bin() -> Path | None:
+    """guidellm from $MST_GUIDELLM or `make guidellm`'s .tools/guidellm, if installed."""
+    candidate = Path(os.environ.get("MST_GUIDELLM", GUIDELLM_VENV / "bin" / "guidellm"))
+    return candidate if candidate.is_file() else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"guidellm mock-server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"guidellm mock-server did not answer {url}/health in {seconds} s")
+
+
+def run(guidellm: Path, workdir: Path) -> dict:
+    """The trimmed guidellm result of the tiny load against a fresh mock server."""
+    python = guidellm.parent / "python"
+    tokenizer = workdir / "tokenizer"
+    subprocess.run([str(python), "-c", _TOKENIZER, str(tokenizer)], check=True,
+                   capture_output=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(guidellm), "mock-server", "--host", "127.0.0.1", "--port", str(port),
+         "--model", MODEL, "--ttft-ms", "20", "--ttft-ms-std", "5", "--itl-ms", "2",
+         "--itl-ms-std", "0.5", "--max-concurrent-requests", "4"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_healthy(url, server)
+        profile = get_profile("smoke", concurrency=(1, 4), seconds=2, max_requests=40,
+                              output_tokens=16)
+        output = workdir / "benchmarks.json"
+        config = scenario(profile, target=url, model=MODEL, tokenizer=str(tokenizer),
+                          output_path=str(output))
+        (workdir / "scenario.json").write_text(json.dumps(config))
+        subprocess.run([str(guidellm), "run", "--scenario", str(workdir / "scenario.json"),
+                        "--disable-progress"], check=True, capture_output=True, timeout=300)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return trim_result(json.loads(output.read_text()))
+
+
+def main(target: str) -> None:
+    guidellm = guidellm_bin()
+    if guidellm is None:
+        sys.exit("guidellm not found: run `make guidellm` or set MST_GUIDELLM")
+    with tempfile.TemporaryDirectory() as folder:
+        doc = run(guidellm, Path(folder))
+    Path(target).write_text(json.dumps(doc) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
