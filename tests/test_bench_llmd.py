@@ -20,12 +20,12 @@ from guidellm_mock import guidellm_bin
 from guidellm_mock import run as run_guidellm
 
 from modelservice_tool.bench.stack import EPP_LABEL, stack_components
-from modelservice_tool.bench_cmd import bench_command
 from modelservice_tool.checks import engine_flags, model_workloads, serving_template
-from modelservice_tool.cli_common import Release
+from modelservice_tool.commands.bench import bench_command
 from modelservice_tool.layers_io import Inputs
 from modelservice_tool.manifests import KubernetesSchemas, load_manifests, validate_manifests
 from modelservice_tool.paths import chart_dir
+from modelservice_tool.release import Release
 from support import EXAMPLES, REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "bench"

@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from modelservice_tool.bench.profiles import get_profile
+from modelservice_tool.commands.sweep import sweep_command
 from modelservice_tool.errors import UserError
 from modelservice_tool.llmd_scenario import MAPPINGS, markdown_table, translate
 from modelservice_tool.schema_check import unknown_key
@@ -20,7 +21,6 @@ from modelservice_tool.sweep.experiment import (
     read_experiment,
     write_experiment,
 )
-from modelservice_tool.sweep_cmd import sweep_command
 from support import CHART, EXAMPLES, REPO
 
 DOC = REPO / "docs" / "llm-d-benchmark.md"

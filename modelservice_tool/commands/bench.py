@@ -119,7 +119,7 @@ class LlmdReports:
 
     def write(self, native: Path, doc: dict[str, Any]) -> list[Path]:
         """One report per benchmark beside the native file; warnings go to stderr."""
-        from .bench import llmd_report
+        from ..bench import llmd_report
 
         run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release}")
         paths, warnings = llmd_report.write_guidellm_reports(native, doc, stack=self.stack,
@@ -192,7 +192,7 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
     """
     folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if llmd_reports_ and not dry_run:
-        from .bench.llmd_report import require
+        from ..bench.llmd_report import require
 
         require()
     release = Release(Inputs(presets_, values, set_values), release_name, namespace,

@@ -125,7 +125,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
             raise ValidationFailed("no variant of this plan can be deployed (see above)")
         return
     if llmd_reports:
-        from .bench.llmd_report import require
+        from ..bench.llmd_report import require
 
         require()
     reason = cluster_unreachable_reason(context)
