@@ -141,8 +141,9 @@ def write_objects(manifests: str, output_dir: Path) -> None:
               help="Validate custom resources against the CRD files in DIR "
                    "(default: $MST_CRDS_DIR; without it they get only the cross-object checks).")
 @click.option("--cluster", "use_cluster", is_flag=True,
-              help="Also check against the live cluster: the served model name must not be "
-                   "served by another release in the namespace.")
+              help="Also check against the live cluster: it must serve every kind the release "
+                   "renders (API discovery), and no other release in the namespace may serve "
+                   "the same model name.")
 @click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
               help="kubeconfig for --cluster (default: $KUBECONFIG or ~/.kube/config).")
 @click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context.")
@@ -166,11 +167,11 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
     problems = [str(finding) for finding in run_checks(objects)]
     problems += kubernetes_problems(objects, kube_versions, crds)
     if use_cluster:
-        from .cluster_checks import check_served_names
+        from .cluster_checks import check_cluster
         from .lifecycle import Target
 
         target = Target(release.name, release.namespace, kubeconfig, kube_context)
-        problems += [str(finding) for finding in check_served_names(target, objects)]
+        problems += [str(finding) for finding in check_cluster(target, objects)]
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
