@@ -82,9 +82,10 @@ def is_sim_cluster() -> bool:
 
 @cache
 def pods_do_not_run() -> str | None:
-    """Why pods never run on this cluster (no node has a kubelet), None when some node does."""
+    """Why pods never run on this cluster, None when some node has a container runtime (a
+    kubelet reports one; simulated nodes report none)."""
     nodes = get_json("nodes").get("items", [])
-    if any((node.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion")
+    if any((node.get("status") or {}).get("nodeInfo", {}).get("containerRuntimeVersion")
            for node in nodes):
         return None
     return ("needs a cluster whose nodes run pods (a kubelet and container runtime); "
