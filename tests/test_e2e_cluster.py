@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from live import (
     failed_scheduling,
     get_json,
@@ -34,6 +35,7 @@ from live import (
 )
 
 from modelservice_tool import lifecycle
+from modelservice_tool.cli import main as mst
 from support import (
     CHART,
     PRESETS,
@@ -240,6 +242,11 @@ def test_pods_that_cannot_fit_are_reported_by_mst_status(
     assert not status.ready
     assert reason in status.summary()
     assert "1 pending: 0/" in mst_status(sample["release"], live_namespace)
+    waited = CliRunner().invoke(mst, ["status", "--release", sample["release"], "-n",
+                                      live_namespace, "--wait", "--timeout", "2"])
+    assert waited.exit_code != 0 and "Traceback" not in waited.output
+    assert "decode 0/1 ready (unschedulable: decode: 1 pending: 0/" in waited.stderr
+    assert "timed out after 2s" in waited.stderr and reason in waited.stderr
     assert helm("uninstall", sample["release"], "-n", live_namespace).returncode == 0
 
 
