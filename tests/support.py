@@ -19,7 +19,8 @@ SHARED_CRDS = Path(os.environ.get("MST_CRDS_DIR", REPO.parent / "shared" / "crds
 Obj = dict[str, Any]
 
 
-NO_CLUSTER = "no reachable Kubernetes cluster (KUBECONFIG unset or API server down)"
+NO_CLUSTER = ("no reachable Kubernetes cluster (KUBECONFIG unset or API server down; .ci/run "
+              "starts ../shared/k8s when it sits beside the checkout)")
 
 
 @cache
