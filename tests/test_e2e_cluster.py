@@ -162,6 +162,31 @@ def test_every_sample_passes_a_server_side_dry_run(sample: dict[str, str],
     assert len(applied) == len(objects), result.stdout
 
 
+# Every optional object on: InferenceObjective, HTTPRoute, PodMonitors, HPAs and PDBs.
+ALL_OPTIONAL = ("routing.objective.enabled=true", "monitoring.podMonitor.enabled=true",
+                "routing.httpRoute.gateway.name=inference-gateway",
+                *(f"{role}.{feature}.enabled=true" for role in ("decode", "prefill")
+                  for feature in ("autoscaling", "podDisruptionBudget")))
+CUSTOM_KINDS = {"InferencePool", "InferenceObjective", "HTTPRoute", "PodMonitor",
+                "LeaderWorkerSet"}
+
+
+@pytest.mark.parametrize("sample", samples(), ids=SAMPLE_IDS)
+def test_every_sample_with_all_optional_objects_passes_server_side_apply(
+    sample: dict[str, str], live_namespace: str,
+) -> None:
+    """Server-side apply (dry run) validates every custom resource against its CRD."""
+    objects = rendered(sample, live_namespace, *ALL_OPTIONAL)
+    kinds = {obj["kind"] for obj in objects}
+    assert CUSTOM_KINDS - {"LeaderWorkerSet"} <= kinds
+    assert {"HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
+    result = kubectl("apply", "--server-side", "--dry-run=server", "-n", live_namespace,
+                     "-f", "-", stdin=yaml.safe_dump_all(objects), check=False)
+    assert result.returncode == 0, result.stderr
+    applied = [line for line in result.stdout.splitlines() if "serverside-applied" in line]
+    assert len(applied) == len(objects), result.stdout
+
+
 # --------------------------------------------------------------------------- scheduling
 
 
@@ -216,6 +241,20 @@ def install_and_check_scheduling(sample: dict[str, str], namespace: str, objects
     if group_pods:
         kubectl("delete", "pods", "-n", namespace, *[p["metadata"]["name"] for p in group_pods])
     assert wait_until_gone(release, namespace) == []
+
+
+PRESETS_WITHOUT_SAMPLE = sorted({path.stem for path in PRESETS.glob("*.yaml")}
+                                - {sample["preset"] for sample in samples()})
+
+
+@pytest.mark.parametrize("preset", PRESETS_WITHOUT_SAMPLE)
+def test_presets_without_a_sample_schedule_a_small_model(
+    preset: str, live_namespace: str, sim_nodes: dict[str, Any],
+) -> None:
+    """Llama 3.1 8B (the single-GPU sample's model file) over each preset no sample uses."""
+    sample = {**next(s for s in samples() if s["name"] == "llama-3.1-8b"), "preset": preset}
+    objects = rendered(sample, live_namespace)
+    install_and_check_scheduling(sample, live_namespace, objects, sim_nodes[preset])
 
 
 NEGATIVE = {
