@@ -183,11 +183,13 @@ def diff(release: Release, kubeconfig: Path | None, kube_context: str | None,
 
 @click.command()
 @target_options
-@click.option("--wait", is_flag=True, help="Follow readiness until every role is ready.")
+@click.option("--wait", is_flag=True,
+              help="Follow readiness until every role is ready, naming why pods are pending.")
 @click.option("--timeout", default=600, show_default=True, type=click.IntRange(1))
 @handle_errors
 def status(target: lifecycle.Target, wait: bool, timeout: int) -> None:
-    """helm revision plus desired/ready/available replicas per role (decode, prefill, epp).
+    """helm revision plus desired/ready/available replicas per role (decode, prefill, epp),
+    and the role's pods: scheduled, ready, and pending with the scheduler's reason.
 
     \b
     Example:
