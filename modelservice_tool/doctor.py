@@ -1,8 +1,9 @@
 """`mst doctor`: is this machine and cluster ready for the chart?
 
 Checks helm (3.x or 4.x), kubectl, that the cluster answers within a few seconds, and which
-of the CRDs the chart's optional objects need are installed, each missing one with the
-upstream command that installs it. With no reachable cluster the CRD checks are skipped.
+of the custom resource kinds the chart renders for a routing generation the cluster serves
+(API discovery: group, version and kind), each missing one with the upstream command that
+installs its CRD. With no reachable cluster the CRD checks are skipped.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import UserError
 from .helm import find_helm
 from .lifecycle import find_kubectl
+from .served_apis import ServedApis
 
 KUBECTL_TIMEOUT = 15  # seconds for one kubectl call; the API requests themselves use 5s
 
@@ -54,6 +55,17 @@ class CRD:
     version: str
     install: str
     required: bool = False
+    note: str = ""  # why this CRD, when it is not the current upstream one
+
+    @property
+    def group(self) -> str:
+        """The API group (the CRD name after the plural)."""
+        return self.name.split(".", 1)[1]
+
+    @property
+    def api_version(self) -> str:
+        """`group/version` the chart renders."""
+        return f"{self.group}/{self.version}"
 
 
 def _server_side(url: str) -> str:
@@ -63,12 +75,7 @@ def _server_side(url: str) -> str:
 # Upstream release assets (server-side apply: several CRDs exceed the 256 KiB annotation
 # limit of client-side apply). LWS's manifests.yaml also installs its controller, which an
 # LWS needs anyway; prometheus-operator is the single PodMonitor CRD file at the tag.
-CRDS: tuple[CRD, ...] = (
-    CRD("InferencePool", "inferencepools.inference.networking.k8s.io", "v1", _server_side(
-        "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/"
-        "v1.6.0/v1-manifests.yaml"), required=True),  # routing.inferencePool.create: true
-    CRD("InferenceObjective", "inferenceobjectives.llm-d.ai", "v1alpha2", _server_side(
-        "https://github.com/llm-d/llm-d-router/releases/download/v0.10.0/manifests.yaml")),
+COMMON_CRDS: tuple[CRD, ...] = (
     CRD("LeaderWorkerSet", "leaderworkersets.leaderworkerset.x-k8s.io", "v1", _server_side(
         "https://github.com/kubernetes-sigs/lws/releases/download/v0.10.0/manifests.yaml")),
     CRD("HTTPRoute", "httproutes.gateway.networking.k8s.io", "v1", _server_side(
@@ -78,6 +85,40 @@ CRDS: tuple[CRD, ...] = (
         "https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/"
         "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml")),
 )
+# routing.generation v1 (the default): GIE v1.6.0 InferencePool, llm-d-router v0.10.0 objective.
+CRDS: tuple[CRD, ...] = (
+    CRD("InferencePool", "inferencepools.inference.networking.k8s.io", "v1", _server_side(
+        "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/"
+        "v1.6.0/v1-manifests.yaml"), required=True),  # routing.inferencePool.create: true
+    CRD("InferenceObjective", "inferenceobjectives.llm-d.ai", "v1alpha2", _server_side(
+        "https://github.com/llm-d/llm-d-router/releases/download/v0.10.0/manifests.yaml")),
+    *COMMON_CRDS,
+)
+# routing.generation v1alpha2 (legacy): kinds removed upstream, so the fix points at the CRD
+# file of the last GIE release that had each (config/crd/bases/ at that tag).
+GIE_FILES = "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api-inference-extension"
+LEGACY_CRDS: tuple[CRD, ...] = (
+    CRD("InferencePool", "inferencepools.inference.networking.x-k8s.io", "v1alpha2",
+        _server_side(f"{GIE_FILES}/v1.4.0/config/crd/bases/"
+                     "inference.networking.x-k8s.io_inferencepools.yaml"), required=True,
+        note="routing.generation v1alpha2 renders the legacy x-k8s.io InferencePool, which "
+             "Gateway API Inference Extension dropped in v1.5.0; v1.4.0 is the last release "
+             "with it"),
+    CRD("InferenceModel", "inferencemodels.inference.networking.x-k8s.io", "v1alpha2",
+        _server_side(f"{GIE_FILES}/v0.5.1/config/crd/bases/"
+                     "inference.networking.x-k8s.io_inferencemodels.yaml"),
+        note="routing.generation v1alpha2 renders InferenceModel for routing.objective; "
+             "Gateway API Inference Extension replaced it with InferenceObjective in v1.0.0 "
+             "; v0.5.1 is the last release with it"),
+    *COMMON_CRDS,
+)
+GENERATIONS: dict[str, tuple[CRD, ...]] = {"v1": CRDS, "v1alpha2": LEGACY_CRDS}
+
+
+def crd_for(api_version: str, kind: str) -> CRD | None:
+    """The known CRD that serves `kind` in `api_version`, if any (for install hints)."""
+    known = {(crd.api_version, crd.kind): crd for crds in GENERATIONS.values() for crd in crds}
+    return known.get((api_version, kind))
 
 
 def _run(command: Sequence[str], timeout: float = KUBECTL_TIMEOUT
@@ -146,68 +187,68 @@ def check_cluster(kubectl: str) -> Check:
     return Check("cluster", True, f"Kubernetes {server} (context {context})")
 
 
-def installed_crds(listing: dict[str, Any]) -> dict[str, list[str]]:
-    """CRD name -> served versions, from `kubectl get crd NAME... -o json` (a List or one)."""
-    items = listing.get("items", [listing] if listing.get("kind") else [])
-    return {
-        item["metadata"]["name"]: [version["name"] for version in item["spec"]["versions"]
-                                   if version.get("served", True)]
-        for item in items
-    }
+def served_crds(served: ServedApis, crds: Sequence[CRD] = CRDS) -> dict[str, list[str]]:
+    """CRD name -> the versions of its group that serve its kind (absent: none does)."""
+    found = {}
+    for crd in crds:
+        versions = [version for version in served.versions(crd.group)
+                    if served.serves(f"{crd.group}/{version}", crd.kind)]
+        if versions:
+            found[crd.name] = versions
+    return found
 
 
-def crd_checks(installed: dict[str, list[str]]) -> list[Check]:
-    """One check per needed CRD, given what is installed (name -> versions)."""
+def crd_checks(installed: dict[str, list[str]], crds: Sequence[CRD] = CRDS) -> list[Check]:
+    """One check per needed CRD, given what is served (name -> versions)."""
     checks = []
-    for crd in CRDS:
+    for crd in crds:
         name = f"CRD {crd.kind}"
         versions = installed.get(crd.name)
+        note = f" ({crd.note})" if crd.note else ""
         if versions is None:
-            checks.append(Check(name, False, f"{crd.name} not installed", crd.install,
+            checks.append(Check(name, False, f"{crd.name} not installed: the cluster does not "
+                                f"serve {crd.kind} {crd.api_version}{note}", crd.install,
                                 hard=crd.required))
         elif crd.version not in versions:
             checks.append(Check(name, False, f"{crd.name} serves {', '.join(versions)}, "
-                                f"the chart needs {crd.version}", crd.install,
+                                f"the chart needs {crd.version}{note}", crd.install,
                                 hard=crd.required))
         else:
             checks.append(Check(name, True, f"{crd.name} ({', '.join(versions)})"))
     return checks
 
 
-def check_crds(kubectl: str) -> list[Check]:
-    """Which needed CRDs the cluster has (one kubectl call; -o json parsed here rather than
-    trusting a column format, and these few CRDs are at most a few MB)."""
-    result = _run([kubectl, "get", "crd", *(crd.name for crd in CRDS), "-o", "json",
-                   "--ignore-not-found", "--request-timeout=20s"], timeout=30)
+def check_crds(kubectl: str, generation: str = "v1") -> list[Check]:
+    """Which kinds the chart renders for `generation` the cluster serves (API discovery)."""
+    crds = GENERATIONS[generation]
+    served = ServedApis.from_kubectl(lambda args: _run([kubectl, *args], timeout=30))
     try:
-        installed = installed_crds(json.loads(result.stdout or "{}"))
-    except (ValueError, KeyError, TypeError):
-        installed = None
-    if result.returncode != 0 or installed is None:
-        return [Check("CRDs", False, f"cannot list CRDs: {_first_line(result.stderr)}",
-                      "ask for `get` on customresourcedefinitions (cluster-scoped)",
+        return crd_checks(served_crds(served, crds), crds)
+    except (UserError, ValueError, KeyError, TypeError) as error:
+        return [Check("CRDs", False, f"API discovery failed: {_first_line(str(error))}",
+                      "check that `kubectl api-resources` works against this cluster",
                       hard=False)]
-    return crd_checks(installed)
 
 
-def skipped_crd_checks(reason: str) -> list[Check]:
+def skipped_crd_checks(reason: str, generation: str = "v1") -> list[Check]:
     """CRD checks reported as skipped (not failed), e.g. with no reachable cluster."""
-    return [Check(f"CRD {crd.kind}", True, f"skipped: {reason}", skipped=True) for crd in CRDS]
+    return [Check(f"CRD {crd.kind}", True, f"skipped: {reason}", skipped=True)
+            for crd in GENERATIONS[generation]]
 
 
-def run_checks(helm: str | None = None) -> list[Check]:
-    """All checks in order: helm, kubectl, cluster, CRDs."""
+def run_checks(helm: str | None = None, generation: str = "v1") -> list[Check]:
+    """All checks in order: helm, kubectl, cluster, the CRDs of `generation`."""
     checks = [check_helm(helm)]
     kubectl_check, kubectl = check_kubectl()
     checks.append(kubectl_check)
     if kubectl is None:
         return [*checks, Check("cluster", True, "skipped: no kubectl", skipped=True),
-                *skipped_crd_checks("no kubectl")]
+                *skipped_crd_checks("no kubectl", generation)]
     cluster = check_cluster(kubectl)
     checks.append(cluster)
     if not cluster.ok:
-        return [*checks, *skipped_crd_checks("cluster unreachable")]
-    return [*checks, *check_crds(kubectl)]
+        return [*checks, *skipped_crd_checks("cluster unreachable", generation)]
+    return [*checks, *check_crds(kubectl, generation)]
 
 
 def format_report(checks: Sequence[Check]) -> str:

@@ -47,6 +47,7 @@ from .errors import UserError, ValidationFailed
 from .helm import find_helm
 from .names import check_release_name
 from .paths import chart_dir, tools_dir
+from .scheduling import RolePods, pod_role, role_pods, unschedulable_summary
 from .upgrade import UpgradeImpact, compare, format_breaking, not_installed, without_hooks
 
 Obj = dict[str, Any]
@@ -58,7 +59,6 @@ T = TypeVar("T")
 logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 
 ROLE_ORDER = ("decode", "prefill", "epp")
-ROLE_LABELS = ("llm-d.ai/role", "app.kubernetes.io/component")
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 LWS_RESOURCE = "leaderworkersets.leaderworkerset.x-k8s.io"
 POOL_RESOURCE = "inferencepools.inference.networking.k8s.io"
@@ -175,6 +175,7 @@ class ReleaseStatus:
     pool_name: str = ""  # "" = named after the release
     revision: int | None = None
     helm_status: str | None = None
+    pods: tuple[RolePods, ...] = ()  # per role: scheduled, ready, pending with the reason
 
     @property
     def ready(self) -> bool:
@@ -182,17 +183,15 @@ class ReleaseStatus:
         return bool(self.roles) and all(role.rolled_out for role in self.roles)
 
     def summary(self) -> str:
-        """`decode 1/2 ready, prefill 4/4 ready` (or `no workloads yet`)."""
+        """`decode 1/2 ready, prefill 4/4 ready` (or `no workloads yet`), then the scheduler's
+        reason for any pod it cannot place."""
         parts = [f"{role.role} {role.ready}/{role.desired} ready" for role in self.roles]
-        return ", ".join(parts) or "no workloads yet"
+        text = ", ".join(parts) or "no workloads yet"
+        pending = unschedulable_summary(self.pods)
+        return f"{text} (unschedulable: {pending})" if pending else text
 
 
 # --- pure functions: status aggregation --------------------------------------------------
-
-
-def _role(obj: Obj) -> str:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return next((labels[label] for label in ROLE_LABELS if labels.get(label)), "other")
 
 
 def _workload(obj: Obj) -> WorkloadStatus:
@@ -205,7 +204,7 @@ def _workload(obj: Obj) -> WorkloadStatus:
     return WorkloadStatus(
         kind=obj.get("kind", "?"),
         name=metadata.get("name", "?"),
-        role=_role(obj),
+        role=pod_role(obj),
         desired=spec.get("replicas", 1),
         ready=ready,
         available=available,
@@ -241,6 +240,7 @@ def format_status(status: ReleaseStatus) -> str:
                      f"available {role.available}/{role.desired}  ({names})")
     if not status.roles:
         lines.append("  no Deployments or LeaderWorkerSets with this release's labels")
+    lines += [f"  pods {role.summary()}" for role in status.pods]
     pool = {None: "CRD not installed", True: "present", False: "absent"}[status.inference_pool]
     lines.append(f"  InferencePool {status.pool_name or status.release}: {pool}")
     return "\n".join(lines)
@@ -315,6 +315,7 @@ def workload_status(target: Target, pool_name: str | None = None) -> ReleaseStat
         roles=aggregate_roles(deployments, leader_worker_sets),
         inference_pool=None if pool is None else bool(pool),
         pool_name=pool_name or "",
+        pods=role_pods(kubectl_get(target, "pods", selector), ROLE_ORDER),
     )
 
 
@@ -531,6 +532,7 @@ def status(target: Target, pool_name: str | None = None) -> ReleaseStatus:
         pool_name=workloads.pool_name,
         revision=current.revision,
         helm_status=current.status.value,
+        pods=workloads.pods,
     )
 
 

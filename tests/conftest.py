@@ -1,8 +1,11 @@
-"""Shared pytest fixtures: repository paths and the helm binaries to test with."""
+"""Shared pytest fixtures: repository paths, the helm binaries to test with, and the
+live-cluster fixtures (see tests/live.py)."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +67,13 @@ def fuzz_examples(request: pytest.FixtureRequest) -> int:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fuzz figures (collected from every xdist worker via user_properties)."""
+    """Print how many live-cluster tests ran, and the fuzz figures."""
+    live_summary(terminalreporter)
+    fuzz_summary(terminalreporter)
+
+
+def fuzz_summary(terminalreporter: Any) -> None:
+    """The fuzz figures (collected from every xdist worker via user_properties)."""
     totals: dict[str, float] = {}
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
             "failed", []):
@@ -78,3 +87,81 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"fuzz: {int(totals.get('fuzz_documents', 0))} values documents, "
             f"{int(totals.get('fuzz_rendered', 0))} rendered and validated, the rest failed "
             f"cleanly ({totals.get('fuzz_seconds', 0):.0f}s of fuzz-test time)")
+
+
+# --------------------------------------------------------------------------- live cluster
+
+
+@pytest.fixture(scope="session")
+def live_cluster() -> None:
+    """A reachable API server that serves the kinds the samples render. Skips with the
+    reason otherwise; MST_E2E_INSTALL_CRDS=1 applies the CRDs from ../shared/crds first."""
+    import live
+
+    from support import SHARED_CRDS, cluster_problem
+
+    if (problem := cluster_problem()) is not None:
+        pytest.skip(problem)
+    missing = live.missing_base_kinds()
+    if missing and os.environ.get("MST_E2E_INSTALL_CRDS") == "1" and SHARED_CRDS.is_dir():
+        live.apply_crds(*(SHARED_CRDS / folder for folder in live.CRD_DIRS))
+        missing = live.missing_base_kinds()
+    if missing:
+        pytest.skip(f"the cluster does not serve {', '.join(missing)}: apply the CRDs "
+                    "(.ci/run does; or MST_E2E_INSTALL_CRDS=1 with ../shared/crds)")
+
+
+@pytest.fixture(scope="session")
+def sim_nodes(live_cluster: None) -> dict[str, Any]:
+    """preset -> its simulated node pool (`sim-<preset>-N`), created on the ../shared/k8s
+    control plane only; elsewhere the cluster's own nodes decide, so the test skips."""
+    import live
+
+    if not live.is_sim_cluster():
+        pytest.skip("simulated node pools are only added to the ../shared/k8s control plane "
+                    f"(kubeconfig context {live.SIM_CONTEXT})")
+    return {pool.preset: pool for pool in live.ensure_node_pools()}
+
+
+@pytest.fixture
+def live_namespace(live_cluster: None, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace `<branch>-<test>-<random>`, deleted afterwards (without waiting)."""
+    import re
+
+    import live
+
+    purpose = re.sub(r"[^a-z0-9]+", "-", request.node.originalname.lower())
+    with live.fresh_namespace(purpose.removeprefix("test-")[:24].strip("-")) as name:
+        yield name
+
+
+@pytest.fixture
+def running_pods(live_cluster: None) -> None:
+    """Skip unless the cluster's nodes run pods (a benchmark needs a serving engine)."""
+    import live
+
+    if (reason := live.pods_do_not_run()) is not None:
+        pytest.skip(reason)
+
+
+def live_summary(terminalreporter: Any) -> None:
+    """`live-cluster tests (-m e2e): N passed, ...` plus the skip reasons, so a CI log says
+    whether the live part really ran."""
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "e2e" not in getattr(report, "keywords", {}):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            counts[outcome] += 1
+            if outcome == "skipped" and isinstance(report.longrepr, tuple):
+                reasons[report.longrepr[2].removeprefix("Skipped: ")] += 1
+    if not counts:
+        return
+    terminalreporter.write_line("live-cluster tests (-m e2e): " + ", ".join(
+        f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error", "skipped")
+        if counts[outcome] or outcome in ("passed", "skipped")))
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"  {count} skipped: {reason}")

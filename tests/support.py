@@ -27,7 +27,8 @@ PROVIDER_GROUPS = ("networking.istio.io/", "networking.gke.io/")
 Obj = dict[str, Any]
 
 
-NO_CLUSTER = "no reachable Kubernetes cluster (KUBECONFIG unset or API server down)"
+NO_CLUSTER = ("no reachable Kubernetes cluster (KUBECONFIG unset or API server down; .ci/run "
+              "starts ../shared/k8s when it sits beside the checkout)")
 
 
 @cache
@@ -193,20 +194,28 @@ RELEASE_KINDS = (
 )
 
 
+@cache
+def served_release_kinds() -> tuple[str, ...]:
+    """The RELEASE_KINDS the cluster serves (custom kinds whose CRD is absent are left out)."""
+    from modelservice_tool import lifecycle
+
+    result = subprocess.run([lifecycle.find_kubectl(), "api-resources", "-o", "name"],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    served = set(result.stdout.split())
+    return tuple(kind for kind in RELEASE_KINDS if kind in served)
+
+
 def release_objects(release: str, namespace: str) -> list[str]:
     """`kind/name` of everything in `namespace` still labelled with the release."""
     from modelservice_tool import lifecycle
 
-    found = []
-    for kind in RELEASE_KINDS:
-        result = subprocess.run(
-            [lifecycle.find_kubectl(), "get", kind, "-n", namespace, "-o", "name",
-             f"--selector=app.kubernetes.io/instance={release}"],
-            capture_output=True, text=True, check=False, timeout=60)
-        if lifecycle.UNKNOWN_RESOURCE not in result.stderr:  # CRD absent: nothing to find
-            assert result.returncode == 0, result.stderr
-            found += result.stdout.split()
-    return found
+    result = subprocess.run(
+        [lifecycle.find_kubectl(), "get", ",".join(served_release_kinds()), "-n", namespace,
+         "-o", "name", f"--selector=app.kubernetes.io/instance={release}"],
+        capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
 
 
 def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[str]:
@@ -215,7 +224,7 @@ def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[
 
     deadline = time.monotonic() + timeout
     while (left := release_objects(release, namespace)) and time.monotonic() < deadline:
-        time.sleep(3)
+        time.sleep(1)
     return left
 
 

@@ -12,6 +12,7 @@ import yaml
 from modelservice_tool import doctor
 from modelservice_tool import helm as helm_module
 from modelservice_tool.doctor import CRDS, Check, crd_checks, exit_code, format_report
+from modelservice_tool.served_apis import ServedApis
 from support import SHARED_CRDS, helm_binaries
 
 HELMS = helm_binaries()
@@ -88,21 +89,40 @@ def test_missing_helm_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert exit_code(checks) == 1
 
 
-def crd_list(*files: Path) -> dict[str, Any]:
-    """What `kubectl get crd NAME... -o json` returns for these upstream CRDs."""
-    return {"apiVersion": "v1", "kind": "List",
-            "items": [yaml.safe_load(path.read_text()) for path in files]}
+def discovery(*crds: dict[str, Any]) -> ServedApis:
+    """What an API server's discovery (`/apis`, `/apis/G/V`) answers with these CRDs."""
+    groups: dict[str, list[str]] = {}
+    resources: dict[str, list[dict[str, str]]] = {}
+    for crd in crds:
+        spec = crd["spec"]
+        for version in (v for v in spec["versions"] if v.get("served", True)):
+            groups.setdefault(spec["group"], []).append(version["name"])
+            resources.setdefault(f"{spec['group']}/{version['name']}", []).append(
+                {"name": spec["names"]["plural"], "kind": spec["names"]["kind"]})
+
+    def fetch(path: str) -> dict[str, Any] | None:
+        if path == "/apis":
+            return {"groups": [{"name": group, "versions": [{"version": v} for v in versions]}
+                               for group, versions in groups.items()]}
+        found = resources.get(path.removeprefix("/apis/"))
+        return None if found is None else {"resources": found}
+
+    return ServedApis(fetch)
+
+
+def crd_files(*files: Path) -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in files]
 
 
 @pytest.mark.skipif(not SHARED_CRDS.is_dir(), reason=f"upstream CRDs not found in {SHARED_CRDS}")
 def test_crd_checks_from_upstream_crds() -> None:
-    listing = crd_list(
+    served = discovery(*crd_files(
         SHARED_CRDS / "lws" / "leaderworkerset.x-k8s.io_leaderworkersets.yaml",
         SHARED_CRDS / "gateway-api" / "gateway.networking.k8s.io_httproutes.yaml",
         SHARED_CRDS / "gateway-api-inference-extension"
         / "inference.networking.k8s.io_inferencepools.yaml",
-    )
-    installed = doctor.installed_crds(listing)
+    ))
+    installed = doctor.served_crds(served)
     assert installed["leaderworkersets.leaderworkerset.x-k8s.io"] == ["v1"]
     assert "v1" in installed["httproutes.gateway.networking.k8s.io"]
     checks = by_name(crd_checks(installed))
@@ -133,11 +153,31 @@ def test_crd_serving_the_wrong_version_is_reported() -> None:
               "metadata": {"name": "inferencepools.inference.networking.k8s.io"},
               "spec": {"versions": [{"name": "v1alpha2", "served": True},
                                     {"name": "v1", "served": False}]}}
-    installed = doctor.installed_crds(single)
+    single["spec"] |= {"group": "inference.networking.k8s.io",
+                       "names": {"plural": "inferencepools", "kind": "InferencePool"}}
+    installed = doctor.served_crds(discovery(single))
     assert installed == {"inferencepools.inference.networking.k8s.io": ["v1alpha2"]}
     pool = by_name(crd_checks(installed))["CRD InferencePool"]
     assert not pool.ok and "the chart needs v1" in pool.detail
-    assert doctor.installed_crds({}) == {}
+    assert doctor.served_crds(discovery()) == {}
+
+
+@pytest.mark.skipif(not SHARED_CRDS.is_dir(), reason=f"upstream CRDs not found in {SHARED_CRDS}")
+def test_legacy_generation_needs_the_crds_upstream_removed() -> None:
+    """GIE v1.6.0 serves x-k8s.io only for InferencePoolImport: the v1alpha2 InferencePool and
+    InferenceModel of routing.generation v1alpha2 are missing, and the check says why."""
+    gie = SHARED_CRDS / "gateway-api-inference-extension"
+    current = discovery(*crd_files(*sorted(gie.glob("*.yaml"))))
+    checks = by_name(crd_checks(doctor.served_crds(current, doctor.LEGACY_CRDS),
+                                doctor.LEGACY_CRDS))
+    pool, model = checks["CRD InferencePool"], checks["CRD InferenceModel"]
+    assert pool.label == "FAIL" and "dropped in v1.5.0" in pool.detail
+    assert "/v1.4.0/config/crd/bases/inference.networking.x-k8s.io_inferencepools" in pool.fix
+    assert model.label == "warn" and "/v0.5.1/" in model.fix
+    legacy = discovery(*crd_files(*sorted((gie / "legacy").glob("*.yaml"))))
+    checks = by_name(crd_checks(doctor.served_crds(legacy, doctor.LEGACY_CRDS),
+                                doctor.LEGACY_CRDS))
+    assert checks["CRD InferencePool"].ok and checks["CRD InferenceModel"].ok
 
 
 def test_every_fix_is_a_server_side_apply_of_a_pinned_upstream_release() -> None:

@@ -1,40 +1,44 @@
-"""Live-cluster checks of every sample (pytest marker `e2e`; see docs/e2e.md).
+"""Every sample on a real API server (marker `e2e`; fixtures in tests/conftest.py, helpers
+in tests/live.py).
 
-- Server-side dry run of every sample: `helm template | kubectl apply --dry-run=server`
-  in a fresh namespace, so the API server (with its admission and the CRD schemas) accepts
-  each object as rendered.
-- Lifecycle of the CPU-simulator, single-GPU and P/D samples, each in a fresh namespace:
-  install, every rendered object present, upgrade with a changed engine arg and replicas,
-  rollback, uninstall, then nothing carrying the release's instance label is left. GPU pods
-  cannot schedule on a kind cluster, so for those only API acceptance is checked (no wait);
-  the CPU simulator is waited for until ready.
+- Server-side dry run of every sample in a fresh namespace: admission, defaulting and the
+  CRD schemas accept each object as rendered.
+- Scheduling as a user's cluster does it: every sample installed with plain helm next to
+  the simulated node pool of its preset (accelerator resource, 8 per node, the accelerator
+  label its node affinity requires, the taints it tolerates). Every object, custom resources
+  included, is created on the server; every pod gets a node of the right pool and nothing
+  FailedScheduling; `mst status` reports the pods per role; uninstall leaves nothing.
+  No LeaderWorkerSet controller runs here, so the pods a LeaderWorkerSet would create (its
+  leader and worker templates, one group) are created from its templates by the test.
+- Pods that cannot fit - more accelerators than a node has, or no toleration for the
+  pool's taint - are pending, and `mst status` names the scheduler's reason.
 
-Builds on tests/test_lifecycle_e2e.py (cluster detection, CRD handling, kubectl helpers) and
-modelservice_tool.lifecycle (pyhelm3 install/upgrade/rollback/uninstall). Skipped with the
-reason when no cluster answers or the CRDs are missing (MST_E2E_INSTALL_CRDS=1 applies them
-from ../shared/crds).
+Skips with the reason when no cluster answers or its CRDs are missing; the node pools are
+only added on the ../shared/k8s control plane.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import os
 import subprocess
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
-from test_lifecycle_e2e import kubectl
+from click.testing import CliRunner
+from live import (
+    failed_scheduling,
+    get_json,
+    kubectl,
+    node_pool,
+    wait_scheduled,
+)
 
 from modelservice_tool import lifecycle
-from modelservice_tool.layering import merge_maps as merge
-from modelservice_tool.lifecycle import Target
+from modelservice_tool.commands import main as mst
 from support import (
-    SHARED_CRDS,
-    cluster_problem,
+    CHART,
+    PRESETS,
     default_helm,
     run_helm_template,
     sample_files,
@@ -43,152 +47,257 @@ from support import (
 )
 
 Obj = dict[str, Any]
-TIMEOUT = 300
-# CRD folders of ../shared/crds applied (server-side) when MST_E2E_INSTALL_CRDS=1.
-CRD_DIRS = ("gateway-api-inference-extension", "llm-d-router", "lws", "prometheus-operator")
-CRD_FILES = ("gateway-api/gateway.networking.k8s.io_httproutes.yaml",
-             "gateway-api/gateway.networking.k8s.io_gateways.yaml")
-LIFECYCLE_SAMPLES = {"cpu-sim": "qwen3-0.6b-cpu-sim", "single-gpu": "llama-3.1-8b",
-                     "pd": "gpt-oss-120b-pd"}
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(cluster_problem() is not None, reason=cluster_problem() or ""),
-]
+pytestmark = pytest.mark.e2e
+SAMPLE_IDS = [sample["name"] for sample in samples()]
 
 
-def sample_by_name(name: str) -> dict[str, str]:
-    return next(sample for sample in samples() if sample["name"] == name)
-
-
-def sample_values(sample: dict[str, str]) -> Obj:
-    """The sample's preset then model file, maps merged like helm (one values document)."""
-    values: Obj = {}
-    for path in sample_files(sample):
-        merge(values, yaml.safe_load(path.read_text()) or {})
-    return values
-
-
-def rendered(sample: dict[str, str], namespace: str) -> str:
-    result = run_helm_template(sample_files(sample), release=sample["release"],
+def rendered(sample: dict[str, str], namespace: str, *sets: str) -> list[Obj]:
+    result = run_helm_template(sample_files(sample), sets, release=sample["release"],
                                namespace=namespace)
     assert result.returncode == 0, result.stderr
-    return result.stdout
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def missing_kinds(text: str) -> list[str]:
-    """Kinds the rendering holds that the cluster does not serve (usually a missing CRD)."""
-    wanted = {(obj["apiVersion"], obj["kind"]) for obj in yaml.safe_load_all(text) if obj}
-    missing = []
-    for group in sorted({api.split("/")[0] for api, _ in wanted if "/" in api}):
-        result = subprocess.run([lifecycle.find_kubectl(), "api-resources", "--api-group",
-                                 group, "-o", "wide", "--no-headers"],
-                                capture_output=True, text=True, check=False, timeout=60)
-        served = result.stdout if result.returncode == 0 else ""
-        missing += [f"{kind} ({api})" for api, kind in wanted
-                    if api.startswith(f"{group}/") and f" {kind} " not in f" {served} "]
-    return sorted(missing)
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(default_helm()), *args], capture_output=True, text=True,
+                          check=False, timeout=300)
 
 
-def ensure_crds(text: str) -> None:
-    """Skip (or with MST_E2E_INSTALL_CRDS=1 install) the CRDs the rendering needs."""
-    missing = missing_kinds(text)
-    if not missing:
-        return
-    if os.environ.get("MST_E2E_INSTALL_CRDS") != "1":
-        pytest.skip(f"CRDs missing for {', '.join(missing)}: apply ../shared/crds (see "
-                    "docs/e2e.md) or set MST_E2E_INSTALL_CRDS=1")
-    for folder in CRD_DIRS:
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(SHARED_CRDS / folder))
-    for path in CRD_FILES:
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(SHARED_CRDS / path))
-    kubectl("wait", "--for=condition=Established", "--timeout=120s", "crd", "--all")
-    still = missing_kinds(text)
-    assert not still, f"CRDs still missing after applying shared/crds: {still}"
+def helm_install(sample: dict[str, str], namespace: str, *sets: str) -> None:
+    preset, model = sample_files(sample)
+    result = helm("install", sample["release"], str(CHART), "-n", namespace, "-f", str(preset),
+                  "-f", str(model), *[arg for item in sets for arg in ("--set", item)])
+    assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"mst-e2e-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    yield name
-    subprocess.run([lifecycle.find_kubectl(), "delete", "namespace", name, "--wait=false",
-                    "--ignore-not-found"], capture_output=True, check=False, timeout=60)
+def resource(obj: Obj) -> str:
+    group = obj["apiVersion"].rpartition("/")[0]
+    return f"{obj['kind'].lower()}.{group}" if group else obj["kind"].lower()
 
 
-@pytest.fixture
-def helm(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("MST_HELM", str(default_helm()))
-    return str(default_helm())
+def expected_pods(objects: list[Obj]) -> int:
+    """Pods the Deployments create (LeaderWorkerSet pods are created by the test)."""
+    return sum(obj["spec"].get("replicas", 1) for obj in objects if obj["kind"] == "Deployment")
+
+
+def lws_group_pods(lws: Obj) -> list[Obj]:
+    """One group of a LeaderWorkerSet as the LWS controller creates it: the leader from
+    leaderTemplate (else workerTemplate) and size-1 workers, with LWS's env variables."""
+    template = lws["spec"]["leaderWorkerTemplate"]
+    size = template.get("size", 1)
+    name = lws["metadata"]["name"]
+    result = []
+    for index in range(size):
+        source = template.get("leaderTemplate") if index == 0 else None
+        pod_template = copy.deepcopy(source or template["workerTemplate"])
+        spec = pod_template["spec"]
+        for container in spec.get("containers", []):
+            container.setdefault("env", []).extend([
+                {"name": "LWS_LEADER_ADDRESS", "value": f"{name}-0.{name}"},
+                {"name": "LWS_GROUP_SIZE", "value": str(size)},
+                {"name": "LWS_WORKER_INDEX", "value": str(index)}])
+        result.append({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {**pod_template.get("metadata", {}),
+                                    "name": f"{name}-0" + (f"-{index}" if index else "")},
+                       "spec": spec})
+    return result
+
+
+def claims_to_provide(objects: list[Obj]) -> list[str]:
+    """PersistentVolumeClaims the pods mount but the chart does not render (the user's)."""
+    rendered_claims = {obj["metadata"]["name"] for obj in objects
+                       if obj["kind"] == "PersistentVolumeClaim"}
+    claims = set()
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            templates = [obj["spec"]["template"]]
+        elif obj["kind"] == "LeaderWorkerSet":
+            lwt = obj["spec"]["leaderWorkerTemplate"]
+            templates = [lwt["workerTemplate"], lwt.get("leaderTemplate") or {}]
+        else:
+            continue
+        claims |= {volume["persistentVolumeClaim"]["claimName"] for template in templates
+                   for volume in (template.get("spec") or {}).get("volumes", [])
+                   if "persistentVolumeClaim" in volume}
+    return sorted(claims - rendered_claims)
+
+
+def provide_claims(claims: list[str], namespace: str) -> list[str]:
+    """Create each claim bound to its own PersistentVolume (named `<namespace>-<claim>`, as
+    PVs are cluster-scoped), like the pre-provisioned model storage a user has; the PVs."""
+    volumes = []
+    for claim in claims:
+        volume = f"{namespace}-{claim}"[:63]
+        modes = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce"]
+        kubectl("create", "-f", "-", stdin=yaml.safe_dump_all([
+            {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume},
+             "spec": {"capacity": {"storage": "1Ti"}, "accessModes": modes,
+                      "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
+                      "hostPath": {"path": f"/models/{claim}"},
+                      "claimRef": {"namespace": namespace, "name": claim}}},
+            {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": claim, "namespace": namespace},
+             "spec": {"accessModes": ["ReadOnlyMany"], "storageClassName": "",
+                      "volumeName": volume, "resources": {"requests": {"storage": "1Gi"}}}},
+        ]))
+        volumes.append(volume)
+    return volumes
+
+
+def mst_status(release: str, namespace: str) -> str:
+    return lifecycle.format_status(lifecycle.status(lifecycle.Target(release, namespace)))
 
 
 # --------------------------------------------------------------------------- dry run
 
 
-@pytest.mark.parametrize("sample", samples(), ids=lambda sample: sample["name"])
+@pytest.mark.parametrize("sample", samples(), ids=SAMPLE_IDS)
 def test_every_sample_passes_a_server_side_dry_run(sample: dict[str, str],
-                                                   namespace: str) -> None:
-    text = rendered(sample, namespace)
-    ensure_crds(text)
-    result = subprocess.run(
-        [lifecycle.find_kubectl(), "apply", "--dry-run=server", "-n", namespace, "-f", "-"],
-        input=text, capture_output=True, text=True, check=False, timeout=120)
+                                                   live_namespace: str) -> None:
+    objects = rendered(sample, live_namespace)
+    result = kubectl("apply", "--dry-run=server", "-n", live_namespace, "-f", "-",
+                     stdin=yaml.safe_dump_all(objects), check=False)
     assert result.returncode == 0, result.stderr
     applied = [line for line in result.stdout.splitlines() if "(server dry run)" in line]
-    assert len(applied) == len([d for d in yaml.safe_load_all(text) if d]), result.stdout
+    assert len(applied) == len(objects), result.stdout
 
 
-# --------------------------------------------------------------------------- lifecycle
+# Every optional object on: InferenceObjective, HTTPRoute, PodMonitors, HPAs and PDBs.
+ALL_OPTIONAL = ("routing.objective.enabled=true", "monitoring.podMonitor.enabled=true",
+                "routing.httpRoute.gateway.name=inference-gateway",
+                *(f"{role}.{feature}.enabled=true" for role in ("decode", "prefill")
+                  for feature in ("autoscaling", "podDisruptionBudget")))
+CUSTOM_KINDS = {"InferencePool", "InferenceObjective", "HTTPRoute", "PodMonitor",
+                "LeaderWorkerSet"}
 
 
-def live(kind: str, name: str, namespace: str) -> Obj | None:
-    result = subprocess.run([lifecycle.find_kubectl(), "get", kind, name, "-n", namespace,
-                             "-o", "json", "--ignore-not-found"],
-                            capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def decode_engine(release: str, namespace: str) -> tuple[int, list[str]]:
-    deployment = live("deployment", f"{release}-decode", namespace)
-    assert deployment is not None
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    return deployment["spec"].get("replicas", 1), [*container.get("command", []),
-                                                   *container.get("args", [])]
-
-
-@pytest.mark.parametrize("scenario", sorted(LIFECYCLE_SAMPLES))
-def test_install_upgrade_rollback_uninstall_leaves_nothing(
-    scenario: str, namespace: str, helm: str,
+@pytest.mark.parametrize("sample", samples(), ids=SAMPLE_IDS)
+def test_every_sample_with_all_optional_objects_passes_server_side_apply(
+    sample: dict[str, str], live_namespace: str,
 ) -> None:
-    sample = sample_by_name(LIFECYCLE_SAMPLES[scenario])
-    text = rendered(sample, namespace)
-    ensure_crds(text)
-    release, values = sample["release"], sample_values(sample)
-    target = Target(release, namespace)
-    waits = scenario == "cpu-sim"  # GPU pods cannot schedule on kind: API acceptance only
+    """Server-side apply (dry run) validates every custom resource against its CRD."""
+    objects = rendered(sample, live_namespace, *ALL_OPTIONAL)
+    kinds = {obj["kind"] for obj in objects}
+    assert CUSTOM_KINDS - {"LeaderWorkerSet"} <= kinds
+    assert {"HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
+    result = kubectl("apply", "--server-side", "--dry-run=server", "-n", live_namespace,
+                     "-f", "-", stdin=yaml.safe_dump_all(objects), check=False)
+    assert result.returncode == 0, result.stderr
+    applied = [line for line in result.stdout.splitlines() if "serverside-applied" in line]
+    assert len(applied) == len(objects), result.stdout
 
-    first = lifecycle.install(target, values, wait=waits, timeout=TIMEOUT)
-    assert (first.revision, first.status) == (1, "deployed")
-    for obj in (doc for doc in yaml.safe_load_all(text) if doc):
+
+# --------------------------------------------------------------------------- scheduling
+
+
+@pytest.mark.parametrize("sample", samples(), ids=SAMPLE_IDS)
+def test_every_sample_schedules_onto_its_presets_node_pool(
+    sample: dict[str, str], live_namespace: str, sim_nodes: dict[str, Any],
+) -> None:
+    namespace = live_namespace
+    objects = rendered(sample, namespace)
+    volumes = provide_claims(claims_to_provide(objects), namespace)
+    try:
+        install_and_check_scheduling(sample, namespace, objects, sim_nodes[sample["preset"]])
+    finally:
+        for volume in volumes:
+            kubectl("delete", "pv", volume, "--wait=false", check=False)
+
+
+def install_and_check_scheduling(sample: dict[str, str], namespace: str, objects: list[Obj],
+                                 pool: Any) -> None:
+    release = sample["release"]
+    helm_install(sample, namespace)
+    for obj in objects:  # every object, custom resources included, is on the server
         if "helm.sh/hook" in (obj["metadata"].get("annotations") or {}):
             continue
-        group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
-        kind = f"{obj['kind'].lower()}.{group}" if group else obj["kind"].lower()
-        assert live(kind, obj["metadata"]["name"], namespace), f"{obj['kind']} missing"
-    replicas, args = decode_engine(release, namespace)
+        kubectl("get", resource(obj), obj["metadata"]["name"], "-n", namespace)
+    group_pods = [pod for obj in objects if obj["kind"] == "LeaderWorkerSet"
+                  for pod in lws_group_pods(obj)]
+    if group_pods:
+        kubectl("create", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all(group_pods))
+    want = expected_pods(objects) + len(group_pods)
 
-    changed = merge(copy.deepcopy(values), {"engine": {"args": {"max-num-seqs": 7}},
-                                            "decode": {"replicas": replicas + 1}})
-    second = lifecycle.upgrade(target, changed, wait=waits, timeout=TIMEOUT)
-    assert second.revision == 2
-    new_replicas, new_args = decode_engine(release, namespace)
-    assert new_replicas == replicas + 1
-    assert any("max-num-seqs" in arg and "7" in arg for arg in new_args), new_args
+    placed = wait_scheduled(namespace, want)
+    assert len(placed) == want
+    unplaced = [pod["metadata"]["name"] for pod in placed if not pod["spec"].get("nodeName")]
+    assert not unplaced, f"{unplaced} not scheduled: {failed_scheduling(namespace)}"
+    assert failed_scheduling(namespace) == []
+    for pod in placed:  # accelerator pods land on a node with the preset's hardware
+        limits = [container.get("resources", {}).get("limits", {})
+                  for container in pod["spec"]["containers"]]
+        if any(name in limit for name, _ in pool.capacity for limit in limits):
+            node = get_json("node", pod["spec"]["nodeName"])
+            assert set(pool.labels) <= set(node["metadata"]["labels"].items()), node["metadata"]
 
-    third = lifecycle.rollback(target, wait=waits, timeout=TIMEOUT)
-    assert third.revision == 3
-    assert decode_engine(release, namespace) == (replicas, args)
+    status = mst_status(release, namespace)
+    decode = sum(1 for pod in placed if pod["metadata"]["labels"].get("llm-d.ai/role") ==
+                 "decode" and pod["metadata"]["labels"].get("app.kubernetes.io/instance"))
+    if decode:
+        assert f"pods decode {decode} pods: {decode} scheduled, 0 ready" in status, status
+    assert "pending" not in status, status
 
-    lifecycle.uninstall(target, wait=True, timeout=TIMEOUT)
+    assert helm("uninstall", release, "-n", namespace).returncode == 0
+    if group_pods:
+        kubectl("delete", "pods", "-n", namespace, *[p["metadata"]["name"] for p in group_pods])
     assert wait_until_gone(release, namespace) == []
+
+
+PRESETS_WITHOUT_SAMPLE = sorted({path.stem for path in PRESETS.glob("*.yaml")}
+                                - {sample["preset"] for sample in samples()})
+
+
+@pytest.mark.parametrize("preset", PRESETS_WITHOUT_SAMPLE)
+def test_presets_without_a_sample_schedule_a_small_model(
+    preset: str, live_namespace: str, sim_nodes: dict[str, Any],
+) -> None:
+    """Llama 3.1 8B (the single-GPU sample's model file) over each preset no sample uses."""
+    sample = {**next(s for s in samples() if s["name"] == "llama-3.1-8b"), "preset": preset}
+    objects = rendered(sample, live_namespace)
+    install_and_check_scheduling(sample, live_namespace, objects, sim_nodes[preset])
+
+
+NEGATIVE = {
+    # 16 GPUs per pod on 8-GPU nodes
+    "too-many-gpus": (("decode.parallelism.tensor=16",), "Insufficient nvidia.com/gpu"),
+    # the L4 pool is tainted nvidia.com/gpu; without the preset's toleration nothing fits
+    "no-toleration": (("pod.tolerations.nvidia-gpu=null",), "untolerated taint"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEGATIVE))
+def test_pods_that_cannot_fit_are_reported_by_mst_status(
+    case: str, live_namespace: str, sim_nodes: dict[str, Any],
+) -> None:
+    sets, reason = NEGATIVE[case]
+    sample = next(s for s in samples() if s["name"] == "llama-3.1-8b")
+    assert node_pool("nvidia-l4").taints == ("nvidia.com/gpu=present:NoSchedule",)
+    helm_install(sample, live_namespace, "routing.epp.enabled=false",
+                 "routing.inferencePool.create=false", *sets)
+    placed = wait_scheduled(live_namespace, 1)
+    assert [pod["spec"].get("nodeName") for pod in placed] == [None]
+    assert any(reason in event for event in failed_scheduling(live_namespace))
+    status = lifecycle.status(lifecycle.Target(sample["release"], live_namespace))
+    assert not status.ready
+    assert reason in status.summary()
+    assert "1 pending: 0/" in mst_status(sample["release"], live_namespace)
+    waited = CliRunner().invoke(mst, ["status", "--release", sample["release"], "-n",
+                                      live_namespace, "--wait", "--timeout", "2"])
+    assert waited.exit_code != 0 and "Traceback" not in waited.output
+    assert "decode 0/1 ready (unschedulable: decode: 1 pending: 0/" in waited.stderr
+    assert "timed out after 2s" in waited.stderr and reason in waited.stderr
+    assert helm("uninstall", sample["release"], "-n", live_namespace).returncode == 0
+
+
+def test_every_preset_has_a_node_pool(sim_nodes: dict[str, Any]) -> None:
+    """One pool per preset file, each node Ready with the preset's capacity and taints."""
+    assert set(sim_nodes) == {path.stem for path in PRESETS.glob("*.yaml")}
+    nodes = {node["metadata"]["name"]: node for node in get_json("nodes")["items"]}
+    for pool in sim_nodes.values():
+        for name in pool.names():
+            node = nodes[name]
+            taints = {f"{t['key']}={t.get('value', '')}:{t['effect']}"
+                      for t in node["spec"].get("taints", [])}
+            assert taints == set(pool.taints), name
+            for resource_name, count in pool.capacity:
+                assert node["status"]["allocatable"][resource_name] == str(count)

@@ -353,11 +353,9 @@ def test_sweep_errors_are_clean(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_sweep_on_a_live_cluster(tmp_path: Path) -> None:
-    """Two CPU-simulator variants: install, bench (smoke profile), record, uninstall."""
-    reason = cluster_unreachable_reason()
-    if reason:
-        pytest.skip(reason)
+def test_sweep_on_a_live_cluster(tmp_path: Path, running_pods: None) -> None:
+    """Two CPU-simulator variants: install, bench (smoke profile), record, uninstall.
+    Needs nodes that run pods (each variant must become ready and serve)."""
     result = CliRunner().invoke(sweep_command, [
         "-p", "cpu-sim", "-f", str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml"), "--release",
         "mst-sweep-e2e", "-P", f"{REPLICAS}=1,2", "--objective", "max:output_tps",

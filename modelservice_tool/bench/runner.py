@@ -35,8 +35,10 @@ def _pod_phase(kubectl: Kubectl, name: str) -> str:
 
 
 def _logs(kubectl: Kubectl, name: str) -> str:
-    return kubectl.run(["logs", f"job/{name}", "-c", CONTAINER, "--tail=-1"],
-                       timeout=120, check=False).stdout
+    """The Job's log so far; empty at once while its pod is not running (kubectl would
+    otherwise wait 20 s per poll for it to start)."""
+    return kubectl.run(["logs", f"job/{name}", "-c", CONTAINER, "--tail=-1",
+                        "--pod-running-timeout=1s"], timeout=120, check=False).stdout
 
 
 def run_job(kubectl: Kubectl, job: dict[str, Any], *, points: int, progress: Progress,

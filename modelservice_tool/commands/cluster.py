@@ -110,14 +110,14 @@ def deploy(action: Callable[..., lifecycle.Revision], release: Release,
 def preflight(release: Release, target: lifecycle.Target, *, cluster: bool) -> None:
     """Render once and refuse to deploy when a cross-object check fails."""
     from ..checks import run_checks
-    from ..cluster_checks import check_served_names
+    from ..cluster_checks import check_cluster
     from ..errors import ValidationFailed
     from ..manifests import load_manifests
 
     objects = load_manifests(release.render())
     findings = run_checks(objects)
     if cluster:
-        findings += check_served_names(target, objects)
+        findings += check_cluster(target, objects)
     if findings:
         details = "\n".join(f"  {finding}" for finding in findings)
         raise ValidationFailed(f"not deployed: {len(findings)} problem(s)\n{details}")
@@ -203,11 +203,13 @@ def diff(release: Release, kubeconfig: Path | None, kube_context: str | None,
 
 @click.command()
 @target_options
-@click.option("--wait", is_flag=True, help="Follow readiness until every role is ready.")
+@click.option("--wait", is_flag=True,
+              help="Follow readiness until every role is ready, naming why pods are pending.")
 @click.option("--timeout", default=600, show_default=True, type=click.IntRange(1))
 @handle_errors
 def status(target: lifecycle.Target, wait: bool, timeout: int) -> None:
-    """helm revision plus desired/ready/available replicas per role (decode, prefill, epp).
+    """helm revision plus desired/ready/available replicas per role (decode, prefill, epp),
+    and the role's pods: scheduled, ready, and pending with the scheduler's reason.
 
     \b
     Example:
@@ -259,15 +261,20 @@ def uninstall(target: lifecycle.Target, dry_run: bool, wait: bool, timeout: int,
 
 
 @click.command("doctor")
+@click.option("--generation", type=click.Choice(sorted(doctor.GENERATIONS)), default="v1",
+              show_default=True,
+              help="routing.generation whose custom resource kinds the cluster must serve "
+                   "(v1alpha2: the legacy x-k8s.io InferencePool and InferenceModel).")
 @handle_errors
-def doctor_command() -> None:
+def doctor_command(generation: str) -> None:
     """Check helm, kubectl, the cluster and the CRDs the chart's objects need.
 
     \b
-    Example:
+    Examples:
       KUBECONFIG=~/.kube/kind mst doctor
+      mst doctor --generation v1alpha2
     """
-    checks = doctor.run_checks()
+    checks = doctor.run_checks(generation=generation)
     click.echo(doctor.format_report(checks))
     sys.exit(doctor.exit_code(checks))
 

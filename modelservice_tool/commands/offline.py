@@ -126,8 +126,9 @@ def template(release: Release, output_dir: Path | None) -> None:
                    "$MST_CRDS_DIR, else the cache `mst crds fetch` fills; without CRDs they "
                    "get only the cross-object checks).")
 @click.option("--cluster", "use_cluster", is_flag=True,
-              help="Also check against the live cluster: the served model name must not be "
-                   "served by another release in the namespace.")
+              help="Also check against the live cluster: it must serve every kind the release "
+                   "renders (API discovery), and no other release in the namespace may serve "
+                   "the same model name.")
 @click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
               help="kubeconfig for --cluster (default: $KUBECONFIG or ~/.kube/config).")
 @click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context.")
@@ -157,11 +158,11 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
     kube_problems, custom = kubernetes_problems(objects, kube_versions, crds)
     problems += kube_problems
     if use_cluster:
-        from ..cluster_checks import check_served_names
+        from ..cluster_checks import check_cluster
         from ..lifecycle import Target
 
         target = Target(release.name, release.namespace, kubeconfig, kube_context)
-        problems += [str(finding) for finding in check_served_names(target, objects)]
+        problems += [str(finding) for finding in check_cluster(target, objects)]
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

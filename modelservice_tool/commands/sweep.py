@@ -137,6 +137,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
     experiment = f"mst-sweep-{release.name}-{results_path.stem}" if llmd_reports else None
     evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,
                                  ready_timeout, llmd_experiment=experiment)
+    evaluator.check_release_is_ours()  # before any variant: a clash is no variant's failure
     run_sweep(config, planner, evaluator, results, progress)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
     click.echo(f"results in {results_path}, report in {output_dir}/", err=True)

@@ -40,8 +40,10 @@ class ClusterEvaluator:
         context = ["--kube-context", self.context] if self.context else []
         return helm.run_helm([*args, "--namespace", self.base.namespace, *context])
 
-    def _check_release_is_ours(self) -> None:
-        """Refuse to overwrite a release the sweep did not install."""
+    def check_release_is_ours(self) -> None:
+        """Refuse to overwrite a release the sweep did not install (UserError); checked once."""
+        if self._checked:
+            return
         try:
             status = json.loads(self._helm("status", self.base.name, "-o", "json"))
         except UserError as error:
@@ -52,6 +54,7 @@ class ClusterEvaluator:
         if not description.startswith(DESCRIPTION):
             raise UserError(f"release {self.base.name} already exists and was not installed by "
                             "mst sweep; sweep under a release name that is not in use")
+        self._checked = True
 
     def _install(self, rendered: RenderedVariant) -> None:
         release = variant_release(self.base, rendered.variant)
@@ -77,9 +80,7 @@ class ClusterEvaluator:
 
     def __call__(self, rendered: RenderedVariant) -> Evaluation:
         """Benchmark one valid variant; the cluster is left without the release afterwards."""
-        if not self._checked:
-            self._check_release_is_ours()
-            self._checked = True
+        self.check_release_is_ours()
         variant = rendered.variant
         try:
             self.progress(f"[{variant.label()}] installing {self.base.name}")
