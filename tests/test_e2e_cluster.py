@@ -258,8 +258,10 @@ def test_presets_without_a_sample_schedule_a_small_model(
 
 
 NEGATIVE = {
-    # 16 GPUs per pod on 8-GPU nodes
-    "too-many-gpus": (("decode.parallelism.tensor=16",), "Insufficient nvidia.com/gpu"),
+    # 16 GPUs per pod on 8-GPU nodes, with the preset's accelerator.perNode (which makes the
+    # chart refuse this at render time) unset, as for a preset that does not know its nodes
+    "too-many-gpus": (("decode.parallelism.tensor=16", "pod.accelerator.perNode=null"),
+                      "Insufficient nvidia.com/gpu"),
     # the L4 pool is tainted nvidia.com/gpu; without the preset's toleration nothing fits
     "no-toleration": (("pod.tolerations.nvidia-gpu=null",), "untolerated taint"),
 }
