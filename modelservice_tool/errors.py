@@ -1,5 +1,7 @@
 """Errors that reach the user as a clean message and an exit code, never a traceback."""
 
+import re
+
 
 class UserError(Exception):
     """A problem with the user's input or environment; printed as-is, exit code 2."""
@@ -15,3 +17,14 @@ class ValidationFailed(UserError):
 
 # How to get the optional `bench` extra (matplotlib, optuna); the package is not on PyPI.
 BENCH_EXTRA = "pip install '.[bench]' in a checkout of this repository"
+
+
+_KLOG = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] ")
+
+
+def tool_message(stderr: str) -> str:
+    """What kubectl or helm said, without client-go's log lines (`E1128 12:00:00.000 1
+    memcache.go:265] ...`), which repeat the error in a form meant for debugging."""
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not _KLOG.match(line.strip())]
+    return "\n".join(dict.fromkeys(lines)) or stderr.strip()

@@ -43,7 +43,7 @@ from pyhelm3 import Client
 from pyhelm3 import errors as helm_errors
 from pyhelm3.models import ReleaseRevision, ReleaseRevisionStatus
 
-from .errors import UserError, ValidationFailed
+from .errors import UserError, ValidationFailed, tool_message
 from .helm import find_helm
 from .names import check_release_name
 from .paths import chart_dir, tools_dir
@@ -298,7 +298,7 @@ def kubectl_get(target: Target, resource: str, *extra: str) -> Obj | None:
         return None
     headline = ("Kubernetes cluster unreachable (check KUBECONFIG / --context)"
                 if UNREACHABLE.search(result.stderr) else f"kubectl get {resource} failed")
-    raise UserError(f"{headline}\n{result.stderr.strip()}")
+    raise UserError(f"{headline}\n{tool_message(result.stderr)}")
 
 
 def workload_status(target: Target, pool_name: str | None = None) -> ReleaseStatus:
@@ -356,7 +356,7 @@ def _client(target: Target) -> Client:
 
 
 def _user_error(action: str, target: Target, error: helm_errors.Error) -> UserError:
-    stderr = error.stderr.decode(errors="replace").strip()
+    stderr = tool_message(error.stderr.decode(errors="replace"))
     where = f"release {target.release!r} in namespace {target.namespace!r}"
     if isinstance(error, helm_errors.ReleaseNotFoundError):
         headline = f"{where} not found"

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, tool_message
 
 Obj = dict[str, Any]
 NOT_FOUND = ("NotFound", "could not find the requested resource")
@@ -56,7 +56,9 @@ class ServedApis:
                 return json.loads(result.stdout)
             if any(marker in result.stderr for marker in NOT_FOUND):
                 return None
-            raise UserError(f"API discovery ({path}) failed: {result.stderr.strip()}")
+            raise UserError(f"cannot ask the cluster which APIs it serves ({path}): "
+                            f"{tool_message(result.stderr)}\nPoint --kubeconfig / --context "
+                            "(or $KUBECONFIG) at a running cluster; `mst doctor` checks the setup")
 
         return cls(fetch)
 

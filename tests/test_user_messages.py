@@ -213,3 +213,39 @@ def test_every_managed_engine_flag_is_reported_at_once(tmp_path: Path) -> None:
                        "model.yaml:6:5: engine.args.served-model-name is managed",
                        "model.yaml:10:7: decode.engine.args.tensor-parallel-size is managed "
                        "by the chart: set decode.parallelism.tensor instead")
+
+
+def test_client_go_log_lines_are_left_out_of_messages() -> None:
+    from modelservice_tool.errors import tool_message
+
+    stderr = ("E1128 21:00:00.123456   4242 memcache.go:265] couldn't get current server API "
+              "group list: connection refused\n"
+              "E1128 21:00:00.223456   4242 memcache.go:265] couldn't get current server API "
+              "group list: connection refused\n"
+              "The connection to the server localhost:8080 was refused\n")
+    assert tool_message(stderr) == "The connection to the server localhost:8080 was refused"
+
+
+def test_install_without_a_cluster_says_how_to_point_at_one(tmp_path: Path) -> None:
+    empty = tmp_path / "kubeconfig"
+    empty.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    result = mst("install", *SAMPLE, "--release", "q", "--kubeconfig", str(empty),
+                 env={"PATH": f"{REPO / '.tools' / 'bin'}:/usr/bin:/bin"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "memcache.go" not in result.stderr
+    assert "--kubeconfig" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("status",), ("doctor",), ("bench", "q", "--dry-run"),
+                                     ("sweep", *SAMPLE, "-P", "decode.replicas=1,2"),
+                                     ("install", *SAMPLE), ("validate", *SAMPLE, "--cluster")])
+def test_a_missing_kubeconfig_file_is_named(command: tuple[str, ...]) -> None:
+    result = mst(*command, "--kubeconfig", "/nonexistent/kubeconfig")
+    assert result.returncode == 2
+    assert "'/nonexistent/kubeconfig' does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["install", "upgrade", "status", "rollback", "uninstall"])
+def test_timeout_is_documented(command: str) -> None:
+    result = mst(command, "--help")
+    assert "--timeout SECONDS" in result.stdout, result.stdout

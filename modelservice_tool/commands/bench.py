@@ -25,7 +25,7 @@ from ..layers_io import Inputs
 from ..manifests import Manifest, load_manifests
 from ..paths import chart_dir
 from ..release import Release
-from .common import handle_errors
+from .common import export_kubeconfig, handle_errors, kubeconfig_option
 
 RESULT_FILE = "result.json"
 
@@ -166,7 +166,8 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
               help="Report on a saved guidellm result instead of running.")
 @click.option("--output-dir", "-o", type=click.Path(path_type=Path),
               help="Report folder (default: bench-RELEASE-TIMESTAMP).")
-@click.option("--context", help="kubeconfig context.")
+@kubeconfig_option
+@click.option("--context", metavar="NAME", help="kubeconfig context.")
 @click.option("--keep-job", is_flag=True, help="Keep the finished Job.")
 @click.option("--llmd-reports/--no-llmd-reports", "llmd_reports_", default=True, show_default=True,
               help="Also write llm-d benchmark reports (v0.2), one per load point.")
@@ -174,8 +175,8 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
 def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Path, ...],
                   set_values: tuple[str, ...], namespace: str, load: LoadSettings,
                   target: str | None, model: str | None, dry_run: bool,
-                  from_json: Path | None, output_dir: Path | None, context: str | None,
-                  keep_job: bool, llmd_reports_: bool) -> None:
+                  from_json: Path | None, output_dir: Path | None, kubeconfig: Path | None,
+                  context: str | None, keep_job: bool, llmd_reports_: bool) -> None:
     """Benchmark RELEASE with guidellm in a Kubernetes Job, then write a report.
 
     The load goes to the Gateway of the release's HTTPRoute when one is rendered, else
@@ -190,6 +191,7 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
       mst bench qwen-sim --profile smoke
       mst bench qwen-sim --from-json result.json -o report/
     """
+    export_kubeconfig(kubeconfig)
     folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if llmd_reports_ and not dry_run:
         from ..bench.llmd_report import require

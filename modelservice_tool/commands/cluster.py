@@ -15,7 +15,7 @@ import click
 from .. import doctor, lifecycle
 from ..release import Release
 from ..upgrade import format_breaking, format_impact
-from .common import handle_errors, release_options
+from .common import export_kubeconfig, handle_errors, kubeconfig_option, release_options
 
 DIFF_CHANGES, DIFF_BREAKING = 1, 3  # `mst diff --detailed-exitcode`
 
@@ -24,8 +24,7 @@ def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--kubeconfig / --context, shared by every command that talks to a cluster."""
     func = click.option("--context", "kube_context", metavar="NAME",
                         help="kubeconfig context (default: the current one).")(func)
-    return click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
-                        help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")(func)
+    return kubeconfig_option(func)
 
 
 def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,7 +204,8 @@ def diff(release: Release, kubeconfig: Path | None, kube_context: str | None,
 @target_options
 @click.option("--wait", is_flag=True,
               help="Follow readiness until every role is ready, naming why pods are pending.")
-@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1),
+              metavar="SECONDS", help="Time limit for helm and for --wait.")
 @handle_errors
 def status(target: lifecycle.Target, wait: bool, timeout: int) -> None:
     """helm revision plus desired/ready/available replicas per role (decode, prefill, epp),
@@ -225,7 +225,8 @@ def status(target: lifecycle.Target, wait: bool, timeout: int) -> None:
 @click.argument("revision", type=click.IntRange(1), required=False)
 @click.option("--dry-run", is_flag=True, help="Simulate the rollback.")
 @click.option("--wait", is_flag=True, help="Wait inside helm until resources are ready.")
-@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1),
+              metavar="SECONDS", help="Time limit for helm and for --wait.")
 @handle_errors
 def rollback(target: lifecycle.Target, revision: int | None, dry_run: bool, wait: bool,
              timeout: int) -> None:
@@ -243,7 +244,8 @@ def rollback(target: lifecycle.Target, revision: int | None, dry_run: bool, wait
 @target_options
 @click.option("--dry-run", is_flag=True, help="Simulate the uninstall.")
 @click.option("--wait", is_flag=True, help="Wait until the release's objects are deleted.")
-@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1))
+@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1),
+              metavar="SECONDS", help="Time limit for helm and for --wait.")
 @click.option("--ignore-not-found", is_flag=True, help="No error if the release is absent.")
 @handle_errors
 def uninstall(target: lifecycle.Target, dry_run: bool, wait: bool, timeout: int,
@@ -265,8 +267,9 @@ def uninstall(target: lifecycle.Target, dry_run: bool, wait: bool, timeout: int,
               show_default=True,
               help="routing.generation whose custom resource kinds the cluster must serve "
                    "(v1alpha2: the legacy x-k8s.io InferencePool and InferenceModel).")
+@kubeconfig_option
 @handle_errors
-def doctor_command(generation: str) -> None:
+def doctor_command(generation: str, kubeconfig: Path | None) -> None:
     """Check helm, kubectl, the cluster and the CRDs the chart's objects need.
 
     \b
@@ -274,6 +277,7 @@ def doctor_command(generation: str) -> None:
       KUBECONFIG=~/.kube/kind mst doctor
       mst doctor --generation v1alpha2
     """
+    export_kubeconfig(kubeconfig)
     checks = doctor.run_checks(generation=generation)
     click.echo(doctor.format_report(checks))
     sys.exit(doctor.exit_code(checks))

@@ -30,6 +30,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def kubeconfig_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--kubeconfig FILE: must exist (a missing file is named, not a connection error)."""
+    return click.option("--kubeconfig", metavar="FILE",
+                        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                        help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")(func)
+
+
+def export_kubeconfig(kubeconfig: Path | None) -> None:
+    """Hand --kubeconfig to every kubectl and helm this command runs (as $KUBECONFIG)."""
+    if kubeconfig is not None:
+        import os
+
+        os.environ["KUBECONFIG"] = str(kubeconfig.resolve())
+
+
 def warn(message: str) -> None:
     """A warning about the values, on standard error."""
     click.echo(f"mst: warning: {message}", err=True)
@@ -46,7 +61,9 @@ def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
                      help="Override one value, as `helm --set` (applied last)."),
         click.option("--release", "release_name", default="modelservice", show_default=True,
-                     help="Release name."),
+                     help="Release name (object names derive from it; plain `helm template` "
+                          "without a name uses `release-name`, so pass the same name to "
+                          "compare)."),
         click.option("--namespace", "-n", default="default", show_default=True,
                      help="Namespace of the release."),
     ]

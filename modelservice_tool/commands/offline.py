@@ -14,7 +14,7 @@ from ..release import Release
 from ..render import write_objects
 from ..sources import KeyPath
 from ..validation import KUBERNETES_VERSIONS, kubernetes_problems, validate_summary
-from .common import handle_errors, release_options
+from .common import handle_errors, kubeconfig_option, release_options
 
 
 @click.group("presets")
@@ -129,8 +129,7 @@ def template(release: Release, output_dir: Path | None) -> None:
               help="Also check against the live cluster: it must serve every kind the release "
                    "renders (API discovery), and no other release in the namespace may serve "
                    "the same model name.")
-@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False),
-              help="kubeconfig for --cluster (default: $KUBECONFIG or ~/.kube/config).")
+@kubeconfig_option
 @click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context.")
 @handle_errors
 def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None,

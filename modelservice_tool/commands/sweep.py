@@ -22,7 +22,7 @@ from ..sweep.space import SearchSpace
 from ..sweep.strategies import STRATEGIES
 from ..sweep.variants import Planner
 from .bench import load_options
-from .common import handle_errors, release_options
+from .common import export_kubeconfig, handle_errors, kubeconfig_option, release_options
 
 
 @click.command("sweep")
@@ -56,7 +56,8 @@ from .common import handle_errors, release_options
                    "experiment file.")
 @click.option("--llmd-reports/--no-llmd-reports", "llmd_reports", default=True,
               show_default=True, help="Also write llm-d benchmark reports (v0.2) per variant.")
-@click.option("--context", help="kubeconfig context.")
+@kubeconfig_option
+@click.option("--context", metavar="NAME", help="kubeconfig context.")
 @click.option("--ready-timeout", type=int, default=1800, show_default=True, metavar="SECONDS",
               help="How long a variant may take to become ready.")
 @load_options
@@ -66,8 +67,8 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
                   gpu_budget: int | None, gpu_hour_cost: float | None, results_path: Path,
                   output_dir: Path, plan_only: bool, no_diff: bool, report_only: bool,
                   retry_failed: bool, experiment_file: Path | None,
-                  write_experiment: Path | None, llmd_reports: bool, context: str | None,
-                  ready_timeout: int, load: LoadSettings) -> None:
+                  write_experiment: Path | None, llmd_reports: bool, kubeconfig: Path | None,
+                  context: str | None, ready_timeout: int, load: LoadSettings) -> None:
     """Benchmark variants of a release and find the best one for an objective.
 
     Each variant is the base release (presets, values, --set) plus one value per --param,
@@ -84,6 +85,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         -P decode.parallelism.tensor=1,2,4 -P engine.args.max-num-seqs=128,256 \\
         --strategy bayes --trials 8 --constraint 'ttft_p90_ms<=500' --gpu-hour-cost 2.5
     """
+    export_kubeconfig(kubeconfig)
     results = ResultsFile(results_path)
     if report_only:
         records = results.load()
