@@ -1,5 +1,5 @@
 """`python -m modelservice_tool` runs the `mst` command line."""
 
-from .commands import main
+from .launch import main
 
 main()

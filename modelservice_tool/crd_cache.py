@@ -5,7 +5,6 @@ sha256, so `mst validate` can check custom resources without a cluster or a chec
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import urllib.error
 import urllib.request
@@ -15,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .errors import UserError
+from .paths import cache_root
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 
@@ -68,12 +68,9 @@ PINNED: tuple[CrdFile, ...] = (
 
 
 def cache_dir() -> Path:
-    """`$MST_CACHE_DIR/crds`, else `${XDG_CACHE_HOME:-~/.cache}/modelservice/crds`."""
-    root = os.environ.get("MST_CACHE_DIR")
-    if root:
-        return Path(root) / "crds"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "modelservice" / "crds"
+    """The CRD cache: `crds/` in mst's cache root (`$MST_CACHE_DIR`, else
+    `${XDG_CACHE_HOME:-~/.cache}/modelservice`)."""
+    return cache_root() / "crds"
 
 
 def cached() -> Path | None:

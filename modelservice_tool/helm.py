@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -34,12 +35,38 @@ class HelmRun:
     """One helm process started now and read later, so that a caller can do other work
     (mst checks the values while `helm template` renders them)."""
 
+    _early: HelmRun | None = None  # started by `mst` before its imports (see launch.py)
+
     def __init__(self, args: Sequence[str], *, stdin: str | None = None) -> None:
         self.command = args[0]
+        self.args = list(args)
         self._stdin = stdin
         self._process = subprocess.Popen(
             [find_helm(), *args], stdin=subprocess.PIPE if stdin is not None else None,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    @classmethod
+    def start_early(cls, args: Sequence[str]) -> None:
+        """Start helm now, for a later `start` with the same arguments to adopt."""
+        cls._early = cls(args)
+        atexit.register(cls._drop_early)
+
+    @classmethod
+    def start(cls, args: Sequence[str]) -> HelmRun:
+        """helm with `args`: the run started early when its arguments are these, else a
+        new one (an early run with other arguments is stopped)."""
+        early, cls._early = cls._early, None
+        if early is not None and early.args == list(args):
+            return early
+        if early is not None:
+            early.cancel()
+        return cls(args)
+
+    @classmethod
+    def _drop_early(cls) -> None:
+        if cls._early is not None:
+            cls._early.cancel()
+            cls._early = None
 
     def result(self) -> str:
         """helm's stdout once it exits; HelmFailed when it exits non-zero."""

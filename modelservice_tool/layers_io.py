@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import presets
 from .errors import UserError
-from .layering import LayeredValues, layer
-from .schema_check import ValueProblem, check_values
-from .setvalues import parse_set
-from .sources import ValuesSource, load_values_file
+
+if TYPE_CHECKING:  # imported when used: `mst template` starts helm before loading values
+    from .layering import LayeredValues
+    from .schema_check import ValueProblem
+    from .sources import ValuesSource
 
 
 @dataclass
@@ -32,6 +34,10 @@ class Inputs:
 
 def load_layers(inputs: Inputs, chart: Path) -> tuple[LayeredValues, list[ValuesSource]]:
     """Chart defaults + preset files + values files + --set, layered like helm."""
+    from .layering import layer
+    from .setvalues import parse_set
+    from .sources import load_values_file
+
     defaults = load_values_file(chart / "values.yaml")
     sources = [load_values_file(path) for path in inputs.files()]
     sources += [parse_set(item) for item in inputs.set_values]
@@ -40,6 +46,8 @@ def load_layers(inputs: Inputs, chart: Path) -> tuple[LayeredValues, list[Values
 
 def schema_problems(layered: LayeredValues, chart: Path) -> list[ValueProblem]:
     """Schema problems of the layered values ([] when the chart has no schema)."""
+    from .schema_check import check_values
+
     schema_file = chart / "values.schema.json"
     return check_values(layered, schema_file) if schema_file.is_file() else []
 

@@ -6,6 +6,9 @@ import re
 
 from .errors import UserError
 
+DEFAULT_RELEASE = "modelservice"
+DEFAULT_NAMESPACE = "default"
+
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 

@@ -31,3 +31,12 @@ def tools_dir() -> Path:
     """Ignored folder where scripts/install_tools.py puts pinned helm and kubectl
     ($MST_TOOLS_DIR overrides it)."""
     return Path(os.environ.get("MST_TOOLS_DIR", REPO_ROOT / ".tools"))
+
+
+def cache_root() -> Path:
+    """Where mst caches what it can rebuild: `$MST_CACHE_DIR`, else
+    `${XDG_CACHE_HOME:-~/.cache}/modelservice`."""
+    root = os.environ.get("MST_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modelservice"

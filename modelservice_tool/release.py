@@ -7,15 +7,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .advice import warnings
 from .errors import UserError
 from .helm import HelmFailed
-from .layering import LayeredValues
 from .layers_io import Inputs, SchemaViolation, load_layers, schema_problems
 from .names import check_namespace, check_release_name
 from .render import start_render
-from .sources import display_path
+
+if TYPE_CHECKING:  # imported when used: render() starts helm before loading values
+    from .layering import LayeredValues
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Release:
         """The layered values, after the schema check (SchemaViolation on any problem);
         loaded once per release, however many steps of a command need them."""
         if self._layered is None:
+            from .advice import warnings
+            from .sources import display_path
+
             layered, _ = load_layers(self.inputs, self.chart)
             problems = schema_problems(layered, self.chart)
             if problems:
@@ -63,6 +67,8 @@ class Release:
         try:
             return run.result()
         except HelmFailed as error:
+            from .sources import display_path
+
             failures = error.chart_failures()
             if not failures:
                 raise

@@ -16,7 +16,7 @@ def start_render(inputs: Inputs, chart: Path, *, release: str, namespace: str,
     """`helm template` for these inputs, started; read it with `.result()`."""
     args = helm.template_args(chart, inputs.files(), release=release, namespace=namespace,
                               set_values=inputs.set_values, kube_version=kube_version)
-    return helm.HelmRun(args)
+    return helm.HelmRun.start(args)
 
 
 def render(inputs: Inputs, chart: Path, *, release: str, namespace: str,

@@ -67,3 +67,30 @@ def test_accelerator_table_is_the_charts() -> None:
         limits = next(d for d in yaml.safe_load_all(result.stdout) if d)["spec"]["template"][
             "spec"]["containers"][0].get("resources", {}).get("limits", {})
         assert {k for k in limits if "/" in k} == ({resource} if resource else set()), kind
+
+
+def test_only_a_plain_template_command_line_starts_helm_early() -> None:
+    from modelservice_tool.launch import template_options
+
+    options = template_options(["template", "-p", "cpu-sim", "--values=m.yaml", "--set",
+                                "a=1", "--release", "r", "-n", "ns", "-o", "out"])
+    assert options is not None
+    assert (options["presets"], options["values"], options["sets"]) == (
+        ["cpu-sim"], ["m.yaml"], ["a=1"])
+    for argv in (["validate", "-p", "x"], ["template", "--help"], ["template", "-p"],
+                 ["template", "-pcpu-sim"], ["template", "--kube-version", "1.34"], []):
+        assert template_options(argv) is None, argv
+
+
+def test_an_early_helm_run_is_adopted_only_for_the_same_arguments() -> None:
+    from modelservice_tool.helm import HelmRun
+
+    args = ["version", "--short"]
+    HelmRun.start_early(args)
+    early = HelmRun._early
+    assert HelmRun.start(args) is early and HelmRun._early is None
+    early.result()
+    HelmRun.start_early(args)
+    other = HelmRun.start(["version"])
+    assert other is not early and HelmRun._early is None
+    assert "Version" in other.result()

@@ -12,6 +12,7 @@ import click
 
 from ..errors import UserError
 from ..layers_io import Inputs
+from ..names import DEFAULT_NAMESPACE, DEFAULT_RELEASE
 from ..paths import chart_dir
 from ..release import Release
 
@@ -60,11 +61,11 @@ def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Model values file; repeat to layer several (last wins)."),
         click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE",
                      help="Override one value, as `helm --set` (applied last)."),
-        click.option("--release", "release_name", default="modelservice", show_default=True,
+        click.option("--release", "release_name", default=DEFAULT_RELEASE, show_default=True,
                      help="Release name (object names derive from it; plain `helm template` "
                           "without a name uses `release-name`, so pass the same name to "
                           "compare)."),
-        click.option("--namespace", "-n", default="default", show_default=True,
+        click.option("--namespace", "-n", default=DEFAULT_NAMESPACE, show_default=True,
                      help="Namespace of the release."),
     ]
 

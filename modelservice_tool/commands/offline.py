@@ -9,11 +9,9 @@ import click
 
 from .. import presets
 from ..errors import UserError, ValidationFailed
-from ..layering import describe
 from ..release import Release
 from ..render import write_objects
-from ..sources import KeyPath
-from ..validation import KUBERNETES_VERSIONS, kubernetes_problems, validate_summary
+from ..validation import KUBERNETES_VERSIONS
 from .common import handle_errors, kubeconfig_option, release_options
 
 
@@ -150,6 +148,7 @@ def validate(release: Release, kube_versions: tuple[str, ...], crds: Path | None
     from ..checks import run_checks
     from ..crd_cache import cached
     from ..manifests import load_manifests
+    from ..validation import kubernetes_problems, validate_summary
 
     crds = crds or cached()
     objects = load_manifests(release.render())
@@ -184,6 +183,8 @@ def explain(release: Release, key: str | None) -> None:
       mst explain -p nvidia-h100 -f examples/qwen3-32b-tp2.yaml decode.replicas
       mst explain -p pd-a100 -f examples/gpt-oss-120b-pd.yaml engine.args
     """
+    from ..layering import describe
+
     layered = release.layered()
     paths = sorted(layered.history, key=lambda p: [str(x) for x in p])
     if key is not None:
@@ -207,7 +208,7 @@ def _closest_key(key: str, history: Any) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-def parse_key(key: str) -> KeyPath:
+def parse_key(key: str) -> tuple[str, ...]:
     """`decode.engine.args` -> ("decode", "engine", "args")."""
     return tuple(part for part in key.split(".") if part)
 
