@@ -61,6 +61,10 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- with $r.dra.podClaims }}
+  resourceClaims:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- $initContainers := include "ms.namedList" $pod.initContainers | fromJsonArray }}
   {{- with $r.lora.downloader }}
   {{- $initContainers = prepend $initContainers (include "ms.loraDownloader" (dict "root" $root "role" $r) | fromJson) }}
@@ -107,7 +111,9 @@ spec:
       {{- . | nindent 6 }}
       {{- end }}
       {{- end }}
-      {{- with $r.resources }}
+      {{- $resources := deepCopy ($r.resources | default dict) }}
+      {{- with $r.dra.containerClaims }}{{ $_ := set $resources "claims" . }}{{ end }}
+      {{- with $resources }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}

@@ -3,7 +3,7 @@ One role (decode or prefill) fully resolved: `pod` deep-merged under the role, `
 under the role's `engine`, accelerators counted, the engine command line built.
 Call with (list $ "decode"); returns JSON:
   role, name, enabled, replicas, parallelism, pod (merged pod settings), engine (merged),
-  acceleratorCount, resources, command, args (single pod or multi-node leader), workerCommand,
+  acceleratorCount, resources, dra (claims, see _dra.tpl), command, args (single pod or multi-node leader), workerCommand,
   workerArgs (multi-node workers), multiNode, lora, autoscaling, podDisruptionBudget, env,
   port (vLLM's), portName, servicePort (what clients reach), proxy (routing sidecar in front),
   pd (prefill/decode disaggregation on), sideChannelPort
@@ -82,7 +82,11 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $resources := include "ms.compact" ($pod.resources | default dict) | fromJson -}}
 {{- $requests := $resources.requests | default dict -}}
 {{- $limits := $resources.limits | default dict -}}
-{{- if and $resourceName (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
+{{- $dra := include "ms.dra" (dict "root" $root "role" $role "name" (include "ms.roleName" (list $root $role)) "pod" $pod "count" $count) | fromJson -}}
+{{- if and $dra.enabled $resourceName (or (hasKey $limits $resourceName) (hasKey $requests $resourceName)) -}}
+{{- fail (printf "%s: resources request %s and accelerator.dra.enabled is true, so the pod would take accelerators twice (device plugin and claim): remove %s from resources (or turn accelerator.dra off)" $role $resourceName $resourceName) -}}
+{{- end -}}
+{{- if and $resourceName (not $dra.enabled) (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
 {{- $_ := set $limits $resourceName (int $count) -}}
 {{- $_ := set $requests $resourceName (int $count) -}}
 {{- end -}}
@@ -230,6 +234,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "strategy" ($values.strategy | default dict)
   "acceleratorCount" (ternary 0 $count (empty $resourceName))
   "resources" $resources
+  "dra" $dra
   "command" $command
   "args" $args
   "workerCommand" $workerCommand
