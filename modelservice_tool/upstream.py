@@ -110,6 +110,15 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
             if param not in known:
                 yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}) has no parameter "
                               f"{param!r} in EPP {version} (known: {', '.join(known) or 'none'})")
+        nested = epp.get("nestedParameters", {}).get(kind, {})
+        for path, value in _object_parameters(plugin.get("parameters") or {}):
+            if path in nested:
+                for key in value:
+                    if key not in nested[path]:
+                        yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}): "
+                                      f"{path} has no field {key!r} in EPP {version} "
+                                      f"(known: {', '.join(nested[path])})")
+    yield from _check_data_layer(config.get("dataLayer"), spec, declared, where, version)
     gates = spec.get("featureGates")
     for gate in config.get("featureGates") or []:
         if gates is not None and gate not in gates:
@@ -133,6 +142,39 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
             if weight is not None and not integral:
                 yield Finding("epp-profile", where, f"weight {weight!r} must be an integer for "
                               f"EPP {version}")
+
+
+def _object_parameters(parameters: dict[str, Any], prefix: str = ""
+                       ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object-valued parameter with its dotted path (`kvEventsConfig.podDiscoveryConfig`)."""
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            path = f"{prefix}{key}"
+            yield path, value
+            yield from _object_parameters(value, f"{path}.")
+
+
+def _check_data_layer(layer: dict[str, Any] | None, spec: dict[str, Any], declared: set[str],
+                      where: str, version: str) -> Iterator[Finding]:
+    """`dataLayer`: known fields, and every source and extractor a declared plugin."""
+    if not layer or "dataLayerFields" not in spec:
+        return
+    for key in layer:
+        if key not in spec["dataLayerFields"]:
+            yield Finding("epp-config", where, f"dataLayer: unknown field {key!r} for EPP "
+                          f"{version}" + _hint(key, spec["dataLayerFields"]))
+    for source in layer.get("sources") or []:
+        refs = [("source", source, spec["dataLayerSourceFields"])]
+        refs += [("extractor", e, spec["dataLayerExtractorFields"])
+                 for e in source.get("extractors") or []]
+        for what, entry, fields in refs:
+            for key in entry:
+                if key not in fields:
+                    yield Finding("epp-config", where,
+                                  f"dataLayer {what}: unknown field {key!r}")
+            if entry.get("pluginRef") not in declared:
+                yield Finding("epp-config", where, f"dataLayer {what} references undeclared "
+                              f"plugin {entry.get('pluginRef')!r}")
 
 
 def parse_flags(args: list[str], flags: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:

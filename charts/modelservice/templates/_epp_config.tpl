@@ -5,6 +5,9 @@ by routing.epp.plugins / routing.epp.profilePlugins, or replaced by routing.epp.
 Profiles (generation v1, llm-d-router v0.10):
   default       queue + kv-cache-utilization + prefix-cache scorers, max-score picker
   prefix-cache  prefix-cache scorer, max-score picker
+  precise-prefix-cache  token-producer (vLLM render sidecar) + precise-prefix-cache-producer
+                fed by the engines' KV events (endpoint-notification-source in dataLayer)
+                + prefix-cache-scorer, queue and kv-cache utilization scorers (_kvevents.tpl)
   pd            prefill/decode filters, disagg-profile-handler with the prefix-based P/D
                 decider (nonCachedTokens), profiles `prefill` and `decode`
 `auto` is `pd` when prefill is enabled, else `default`.
@@ -73,8 +76,10 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
   "profiles" (list
     (list "prefill" (prepend $roleProfile (list "prefill-filter" 0)))
     (list "decode" (prepend $roleProfile (list "decode-filter" 0))))) -}}
+{{- else if eq $profile "precise-prefix-cache" -}}
+{{- include "ms.preciseProfileSpec" $root -}}
 {{- else -}}
-{{- fail (printf "routing.epp.profile %q is unknown: use auto, default, prefix-cache or pd" $profile) -}}
+{{- fail (printf "routing.epp.profile %q is unknown: use auto, default, prefix-cache, precise-prefix-cache or pd" $profile) -}}
 {{- end -}}
 {{- end -}}
 
@@ -135,11 +140,13 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
 {{- $profiles = append $profiles (dict "name" $profileName "plugins" $refs) -}}
 {{- end -}}
 {{- $generation := include "ms.generation" . | fromJson -}}
-{{- toYaml (dict
+{{- $config := dict
   "apiVersion" $generation.configApiVersion
   "kind" "EndpointPickerConfig"
   "plugins" $plugins
-  "schedulingProfiles" $profiles) -}}
+  "schedulingProfiles" $profiles -}}
+{{- with $spec.dataLayer }}{{ $_ := set $config "dataLayer" . }}{{ end -}}
+{{- toYaml $config -}}
 {{- end -}}
 {{- end -}}
 

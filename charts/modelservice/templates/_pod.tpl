@@ -101,6 +101,11 @@ spec:
           containerPort: {{ $r.sideChannelPort }}
           protocol: TCP
         {{- end }}
+        {{- range $rank := $r.kvEventsPorts }}
+        - name: {{ ternary "kv-events" (printf "kv-events-%d" (int $rank)) (eq (int $rank) 0) }}
+          containerPort: {{ add (int $r.kvEventsPort) (int $rank) }}
+          protocol: TCP
+        {{- end }}
         {{- if $r.multiNode.enabled }}
         - name: coordination
           containerPort: {{ $r.multiNode.port }}

@@ -97,6 +97,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- /* engine command line */ -}}
 {{- $mode := $engine.mode | default "vllmServe" -}}
 {{- $routing := include "ms.routing" $root | fromJson -}}
+{{- $kvEvents := include "ms.kvEvents" $root | fromJson -}}
 {{- $pd := not (empty (include "ms.pdEnabled" $root)) -}}
 {{- $proxy := and (eq $role "decode") (not (empty (include "ms.proxyEnabled" $root))) -}}
 {{- $servicePort := int ($engine.port | default 8000) -}}
@@ -120,6 +121,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- else -}}
   {{- $managed := include "ms.managedFlags" . | fromJson -}}
   {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
+  {{- if $kvEvents.enabled }}{{ $_ := set $managed "kv-events-config" "routing.epp.precisePrefixCache" }}{{ end -}}
   {{- if $lora.enabled -}}
   {{- range $flag := list "enable-lora" "lora-modules" "max-loras" "max-lora-rank" }}{{ $_ := set $managed $flag "lora" }}{{ end -}}
   {{- end -}}
@@ -156,6 +158,14 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
   {{- if $pd }}{{ $args = append $args (printf "--kv-transfer-config=%s" (include "ms.kvTransferConfig" $root)) }}{{ end -}}
+  {{- if $kvEvents.enabled -}}
+  {{- $args = append $args (printf "--kv-events-config=%s" (include "ms.kvEventsConfig" (list $kvEvents $port $model.name))) -}}
+  {{- if not (hasKey $userArgs "block-size") -}}
+  {{- $args = append $args (printf "--block-size=%d" (int $kvEvents.blockSize)) -}}
+  {{- else if ne (include "ms.scalar" (get $userArgs "block-size")) (toString (int $kvEvents.blockSize)) -}}
+  {{- fail (printf "engine.args.block-size (%s) differs from routing.epp.precisePrefixCache.blockSize (%d): the EPP would hash KV blocks of another size than vLLM's and never match; set one value (or drop engine.args.block-size)" (include "ms.scalar" (get $userArgs "block-size")) (int $kvEvents.blockSize)) -}}
+  {{- end -}}
+  {{- end -}}
   {{- $args = concat $args $lora.args -}}
 {{- end -}}
 {{- range $flag, $value := $userArgs -}}
@@ -197,6 +207,14 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- end -}}
 {{- if not (hasKey $userEnv "VLLM_NIXL_SIDE_CHANNEL_PORT") -}}
 {{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_PORT" "value" (toString $routing.kvTransfer.sideChannelPort)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $kvEvents.enabled -}}
+{{- if not (hasKey $userEnv "POD_IP") -}}
+{{- $env = append $env (dict "name" "POD_IP" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
+{{- end -}}
+{{- if and $kvEvents.hashSeed (not (hasKey $userEnv "PYTHONHASHSEED")) -}}
+{{- $env = append $env (dict "name" "PYTHONHASHSEED" "value" (toString $kvEvents.hashSeed)) -}}
 {{- end -}}
 {{- end -}}
 {{- with ($root.Values.model | default dict).authSecretName -}}
@@ -250,6 +268,8 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "proxy" $proxy
   "pd" $pd
   "sideChannelPort" (int $routing.kvTransfer.sideChannelPort)
+  "kvEventsPorts" (ternary (until (int $dpLocal)) list $kvEvents.enabled)
+  "kvEventsPort" (int $kvEvents.port)
   "model" $model
 ) -}}
 {{- end -}}
