@@ -21,7 +21,11 @@ metadata:
     {{- with include "ms.compact" ($pod.podLabels | default dict) | fromJson }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- with include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
+  {{- $annotations := include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
+  {{- with include "ms.compact" ($pod.files | default dict) | fromJson }}
+  {{- $_ := set $annotations "checksum/files" (toJson . | sha256sum) }}
+  {{- end }}
+  {{- with $annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -135,6 +139,11 @@ spec:
         {{- range $r.lora.mounts }}
         - {{ toYaml . | nindent 10 | trim }}
         {{- end }}
+        {{- if include "ms.compact" ($pod.files | default dict) | fromJson }}
+        - name: ms-files
+          mountPath: {{ $pod.filesMountPath | default "/etc/modelservice" | quote }}
+          readOnly: true
+        {{- end }}
         {{- range $name, $mount := $pod.volumeMounts }}
         {{- if $mount }}
         {{- if not $mount.mountPath }}
@@ -163,6 +172,11 @@ spec:
     {{- end }}
     {{- range $r.lora.volumes }}
     - {{ toYaml . | nindent 6 | trim }}
+    {{- end }}
+    {{- if include "ms.compact" ($pod.files | default dict) | fromJson }}
+    - name: ms-files
+      configMap:
+        name: {{ printf "%s-files" $r.name | quote }}
     {{- end }}
     {{- range $name, $volume := $pod.volumes }}
     {{- if $volume }}

@@ -90,6 +90,11 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $_ := set $limits $resourceName (int $count) -}}
 {{- $_ := set $requests $resourceName (int $count) -}}
 {{- end -}}
+{{- $offloadValues := include "ms.kvOffload" $root | fromJson -}}
+{{- $memoryLimit := toString (get $limits "memory" | default "") -}}
+{{- if and $offloadValues.enabled (regexMatch "^[0-9]+Gi$" $memoryLimit) (le (int (trimSuffix "Gi" $memoryLimit)) (int $offloadValues.cpuGiB)) -}}
+{{- fail (printf "%s: resources.limits.memory %s cannot hold kvOffload.cpuGiB (%dGi of host KV cache) plus vLLM itself: the engine would be OOM-killed once the tier fills; raise the memory limit (and request) above %dGi or lower cpuGiB" $role $memoryLimit (int $offloadValues.cpuGiB) (int $offloadValues.cpuGiB)) -}}
+{{- end -}}
 {{- $resources = dict -}}
 {{- if $requests }}{{ $_ := set $resources "requests" $requests }}{{ end -}}
 {{- if $limits }}{{ $_ := set $resources "limits" $limits }}{{ end -}}
@@ -98,6 +103,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $mode := $engine.mode | default "vllmServe" -}}
 {{- $routing := include "ms.routing" $root | fromJson -}}
 {{- $kvEvents := include "ms.kvEvents" $root | fromJson -}}
+{{- $offload := include "ms.kvOffload" $root | fromJson -}}
 {{- $pd := not (empty (include "ms.pdEnabled" $root)) -}}
 {{- $proxy := and (eq $role "decode") (not (empty (include "ms.proxyEnabled" $root))) -}}
 {{- $servicePort := int ($engine.port | default 8000) -}}
@@ -121,6 +127,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- else -}}
   {{- $managed := include "ms.managedFlags" . | fromJson -}}
   {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
+  {{- if $offload.enabled }}{{ $_ := set $managed "kv-transfer-config" (ternary "routing.kvTransfer and kvOffload" "kvOffload" $pd) }}{{ end -}}
   {{- if $kvEvents.enabled }}{{ $_ := set $managed "kv-events-config" "routing.epp.precisePrefixCache" }}{{ end -}}
   {{- if $lora.enabled -}}
   {{- range $flag := list "enable-lora" "lora-modules" "max-loras" "max-lora-rank" }}{{ $_ := set $managed $flag "lora" }}{{ end -}}
@@ -157,7 +164,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) -}}
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
-  {{- if $pd }}{{ $args = append $args (printf "--kv-transfer-config=%s" (include "ms.kvTransferConfig" $root)) }}{{ end -}}
+  {{- with include "ms.kvTransferArg" $root }}{{ $args = append $args (printf "--kv-transfer-config=%s" .) }}{{ end -}}
   {{- if $kvEvents.enabled -}}
   {{- $args = append $args (printf "--kv-events-config=%s" (include "ms.kvEventsConfig" (list $kvEvents $port $model.name))) -}}
   {{- if not (hasKey $userArgs "block-size") -}}
@@ -209,11 +216,17 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_PORT" "value" (toString $routing.kvTransfer.sideChannelPort)) -}}
 {{- end -}}
 {{- end -}}
+{{- range $name, $value := include "ms.kvOffloadEnv" $root | fromJson -}}
+{{- if not (hasKey $userEnv $name) }}{{ $env = append $env (dict "name" $name "value" $value) }}{{ end -}}
+{{- end -}}
 {{- if $kvEvents.enabled -}}
 {{- if not (hasKey $userEnv "POD_IP") -}}
 {{- $env = append $env (dict "name" "POD_IP" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
 {{- end -}}
-{{- if and $kvEvents.hashSeed (not (hasKey $userEnv "PYTHONHASHSEED")) -}}
+{{- if and $kvEvents.hashSeed $offload.enabled $offload.hashSeed (ne (toString $kvEvents.hashSeed) (toString $offload.hashSeed)) -}}
+{{- fail (printf "routing.epp.precisePrefixCache.hashSeed (%s) and kvOffload.hashSeed (%s) differ, but an engine has one PYTHONHASHSEED: set the same seed in both" (toString $kvEvents.hashSeed) (toString $offload.hashSeed)) -}}
+{{- end -}}
+{{- if and $kvEvents.hashSeed (not (hasKey $userEnv "PYTHONHASHSEED")) (not (and $offload.enabled $offload.hashSeed)) -}}
 {{- $env = append $env (dict "name" "PYTHONHASHSEED" "value" (toString $kvEvents.hashSeed)) -}}
 {{- end -}}
 {{- end -}}
