@@ -119,6 +119,7 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
                                       f"{path} has no field {key!r} in EPP {version} "
                                       f"(known: {', '.join(nested[path])})")
     yield from _check_data_layer(config.get("dataLayer"), spec, declared, where, version)
+    yield from _check_flow_control(config, spec, where, version)
     gates = spec.get("featureGates")
     for gate in config.get("featureGates") or []:
         if gates is not None and gate not in gates:
@@ -152,6 +153,26 @@ def _object_parameters(parameters: dict[str, Any], prefix: str = ""
             path = f"{prefix}{key}"
             yield path, value
             yield from _object_parameters(value, f"{path}.")
+
+
+def _check_flow_control(config: dict[str, Any], spec: dict[str, Any], where: str,
+                        version: str) -> Iterator[Finding]:
+    """`flowControl`: known fields and band fields, and the gate that turns it on."""
+    flow = config.get("flowControl")
+    if not flow or "flowControlFields" not in spec:
+        return
+    if "flowControl" not in (config.get("featureGates") or []):
+        yield Finding("epp-config", where, "flowControl is configured but the flowControl "
+                      "feature gate is not on")
+    for key in flow:
+        if key not in spec["flowControlFields"]:
+            yield Finding("epp-config", where, f"flowControl: unknown field {key!r} for EPP "
+                          f"{version}" + _hint(key, spec["flowControlFields"]))
+    for band in flow.get("priorityBands") or []:
+        for key in band:
+            if key not in spec["priorityBandFields"]:
+                yield Finding("epp-config", where, f"flowControl priority band: unknown field "
+                              f"{key!r} for EPP {version}" + _hint(key, spec["priorityBandFields"]))
 
 
 def _check_data_layer(layer: dict[str, Any] | None, spec: dict[str, Any], declared: set[str],
