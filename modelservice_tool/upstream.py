@@ -463,6 +463,28 @@ def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
                                   f"uses {name}, which LWS {lws['version']} does not inject")
 
 
+def check_hpa_metrics(objects: list[Manifest]) -> Iterator[Finding]:
+    """External metrics named like the EPP's (llm_d_epp_*) are series the EPP reports, selected
+    by labels those series carry."""
+    epp = generation_data(generation_of(objects))["epp"]
+    known = epp.get("metrics", {})
+    for hpa in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        for metric in hpa["spec"].get("metrics") or []:
+            spec = (metric.get("external") or {}).get("metric") or {}
+            name = spec.get("name", "")
+            if not name.startswith("llm_d_epp_"):
+                continue
+            if name not in known:
+                yield Finding("epp-metrics", object_id(hpa), f"EPP {epp['version']} reports no "
+                              f"series {name!r}" + _hint(name, list(known)))
+                continue
+            for label in (spec.get("selector") or {}).get("matchLabels") or {}:
+                if label not in known[name]:
+                    yield Finding("epp-metrics", object_id(hpa), f"{name} has no label "
+                                  f"{label!r} in EPP {epp['version']} (labels: "
+                                  f"{', '.join(known[name])})")
+
+
 CONTRACT_CHECKS = {
     "contracts": check_contracts,
     "epp-health": check_epp_health,
@@ -470,6 +492,7 @@ CONTRACT_CHECKS = {
     "lws-env": check_lws_env,
     "pool-link": check_pool_link,
     "deprecated": deprecated_flags,
+    "epp-metrics": check_hpa_metrics,
 }
 
 

@@ -55,3 +55,21 @@ def test_the_contract_check_sees_flow_control_mistakes() -> None:
     assert "flowControl is configured but the flowControl feature gate is not on" in messages
     assert any("flowControl: unknown field 'maxRequest'" in m for m in messages), messages
     assert any("priority band: unknown field 'prio'" in m for m in messages), messages
+
+
+def test_the_hpa_reads_series_the_epp_reports_by_their_labels() -> None:
+    objs = objects()
+    (hpa,) = find(objs, "HorizontalPodAutoscaler")
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["external"]["metric"]["name"] == "llm_d_epp_flow_control_queue_size"
+    pool = find(objs, "InferencePool")[0]["metadata"]["name"]
+    assert metric["external"]["metric"]["selector"]["matchLabels"] == {"inference_pool": pool}
+    assert "flowControl" in epp_config(objs)["featureGates"]
+    bad = copy.deepcopy(hpa)
+    bad["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"] = {"pool": pool}
+    bad["spec"]["metrics"].append({"type": "External", "external": {
+        "metric": {"name": "llm_d_epp_queue_size"}, "target": {"type": "Value", "value": "1"}}})
+    messages = [f.message for f in run_contract_checks([*objs, bad])
+                if f.check == "epp-metrics"]
+    assert any("has no label 'pool'" in m for m in messages), messages
+    assert any("reports no series 'llm_d_epp_queue_size'" in m for m in messages), messages
