@@ -84,8 +84,10 @@ localhost, which the token-producer calls. JSON container. */}}
 {{- define "ms.tokenizerSidecar" -}}
 {{- $root := . -}}
 {{- $kv := include "ms.kvEvents" $root | fromJson -}}
-{{- $engineImage := ($root.Values.engine | default dict).image | default dict -}}
-{{- $image := include "ms.imageWithDefault" (list $kv.tokenizer.image (dict "repository" $engineImage.repository "tag" (toString ($engineImage.tag | default "")))) | fromJson -}}
+{{- /* vLLM's GPU-less render server (`vllm launch render`) is not in vLLM 0.17.1, the vLLM of
+the llm-d v0.6.0 engine images (its CLI has no `launch` subcommand), so the default is an
+upstream vLLM image that has it. */ -}}
+{{- $image := include "ms.imageWithDefault" (list $kv.tokenizer.image (dict "repository" "vllm/vllm-openai" "tag" "v0.31.0")) | fromJson -}}
 {{- $env := list (dict "name" "HF_HOME" "value" "/cache") -}}
 {{- with ($root.Values.model | default dict).authSecretName -}}
 {{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" (($root.Values.model | default dict).authSecretKey | default "HF_TOKEN")))) -}}
