@@ -16,6 +16,10 @@ from .accelerators import ACCELERATOR_RESOURCES
 from .manifests import Manifest, object_id
 
 WORKLOAD_KINDS = ("Deployment", "LeaderWorkerSet")
+# DeviceClasses of the accelerator DRA drivers (accelerator.dra): NVIDIA, AMD, Intel, Google.
+ACCELERATOR_DEVICE_CLASSES = (
+    "gpu.nvidia.com", "gpu.amd.com", "gaudi.intel.com", "gpu.intel.com", "tpu.google.com",
+)
 
 
 @dataclass(frozen=True)
@@ -107,18 +111,42 @@ def serving_template(obj: Manifest) -> dict[str, Any]:
     return templates[0]
 
 
+def claimed_accelerators(template: dict[str, Any], objects: list[Manifest]) -> dict[str, int]:
+    """Accelerators the engine container gets through DRA: per DeviceClass, the counts of the
+    requests of the release's ResourceClaimTemplates its pod claims (accelerator.dra)."""
+    claim_templates = {o["metadata"]["name"]: o for o in objects
+                       if o["kind"] == "ResourceClaimTemplate"}
+    used = {c["name"] for c in _engine(template).get("resources", {}).get("claims", [])}
+    found: dict[str, int] = {}
+    for claim in template["spec"].get("resourceClaims", []):
+        source = claim_templates.get(claim.get("resourceClaimTemplateName", ""))
+        if claim["name"] not in used or source is None:
+            continue
+        for request in source["spec"]["spec"]["devices"].get("requests", []):
+            exactly = request.get("exactly", {})
+            if exactly.get("deviceClassName") in ACCELERATOR_DEVICE_CLASSES:
+                name = exactly["deviceClassName"]
+                found[name] = found.get(name, 0) + int(exactly.get("count", 1))
+    return found
+
+
+def pod_accelerators(template: dict[str, Any], objects: list[Manifest]) -> dict[str, int]:
+    """Accelerators of the engine container: device-plugin limits, or DRA claims."""
+    limits = _engine(template).get("resources", {}).get("limits", {})
+    found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
+    if not found:  # another vendor's device plugin (accelerator.resourceName)
+        found = {name: int(count) for name, count in limits.items()
+                 if "/" in name and str(count).isdigit()}
+    return found or claimed_accelerators(template, objects)
+
+
 def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
     """Accelerators per pod equal what the engine's parallelism flags need in one pod."""
     for obj in model_workloads(objects):
         flags = engine_flags(_engine(serving_template(obj)))
         ranks = _ranks_per_pod(obj, flags)
         for template in pod_templates(obj):
-            container = _engine(template)
-            limits = container.get("resources", {}).get("limits", {})
-            found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
-            if not found:  # another vendor's device plugin (accelerator.resourceName)
-                found = {name: int(count) for name, count in limits.items()
-                         if "/" in name and str(count).isdigit()}
+            found = pod_accelerators(template, objects)
             if not found:
                 if ranks > 1:
                     yield Finding("accelerators", object_id(obj),
@@ -256,8 +284,7 @@ def check_lws_size(objects: list[Manifest]) -> Iterator[Finding]:
         template = lws["spec"]["leaderWorkerTemplate"]
         size = template.get("size", 1)
         flags = engine_flags(_engine(serving_template(lws)))
-        limits = _engine(template["workerTemplate"]).get("resources", {}).get("limits", {})
-        per_pod = next((int(limits[n]) for n in ACCELERATOR_RESOURCES if n in limits), 1)
+        per_pod = next(iter(pod_accelerators(template["workerTemplate"], objects).values()), 1)
         total = (_int_flag(flags, "tensor-parallel-size")
                  * _int_flag(flags, "pipeline-parallel-size")
                  * _int_flag(flags, "data-parallel-size"))

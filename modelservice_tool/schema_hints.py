@@ -67,6 +67,9 @@ PATTERN_WORDS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] = 
     rf"^({_DNS_LABEL}(\.{_DNS_LABEL})*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$": (
         "a label key: an optional DNS prefix and '/', then letters, digits, '-', '_' and "
         "'.'", "nvidia.com/gpu.product", None),
+    rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$": (
+        "a qualified device attribute: a DNS domain, '/', then letters, digits, '-', '_' "
+        "and '.'", "resource.kubernetes.io/pcieRoot", None),
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$": (
         "an image tag: letters, digits, '_', '.' and '-', at most 128 characters",
         "v0.6.0", None),

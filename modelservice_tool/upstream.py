@@ -110,6 +110,16 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
             if param not in known:
                 yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}) has no parameter "
                               f"{param!r} in EPP {version} (known: {', '.join(known) or 'none'})")
+        nested = epp.get("nestedParameters", {}).get(kind, {})
+        for path, value in _object_parameters(plugin.get("parameters") or {}):
+            if path in nested:
+                for key in value:
+                    if key not in nested[path]:
+                        yield Finding("epp-plugin", where, f"plugin {name!r} ({kind}): "
+                                      f"{path} has no field {key!r} in EPP {version} "
+                                      f"(known: {', '.join(nested[path])})")
+    yield from _check_data_layer(config.get("dataLayer"), spec, declared, where, version)
+    yield from _check_flow_control(config, spec, where, version)
     gates = spec.get("featureGates")
     for gate in config.get("featureGates") or []:
         if gates is not None and gate not in gates:
@@ -133,6 +143,59 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
             if weight is not None and not integral:
                 yield Finding("epp-profile", where, f"weight {weight!r} must be an integer for "
                               f"EPP {version}")
+
+
+def _object_parameters(parameters: dict[str, Any], prefix: str = ""
+                       ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object-valued parameter with its dotted path (`kvEventsConfig.podDiscoveryConfig`)."""
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            path = f"{prefix}{key}"
+            yield path, value
+            yield from _object_parameters(value, f"{path}.")
+
+
+def _check_flow_control(config: dict[str, Any], spec: dict[str, Any], where: str,
+                        version: str) -> Iterator[Finding]:
+    """`flowControl`: known fields and band fields, and the gate that turns it on."""
+    flow = config.get("flowControl")
+    if not flow or "flowControlFields" not in spec:
+        return
+    if "flowControl" not in (config.get("featureGates") or []):
+        yield Finding("epp-config", where, "flowControl is configured but the flowControl "
+                      "feature gate is not on")
+    for key in flow:
+        if key not in spec["flowControlFields"]:
+            yield Finding("epp-config", where, f"flowControl: unknown field {key!r} for EPP "
+                          f"{version}" + _hint(key, spec["flowControlFields"]))
+    for band in flow.get("priorityBands") or []:
+        for key in band:
+            if key not in spec["priorityBandFields"]:
+                yield Finding("epp-config", where, f"flowControl priority band: unknown field "
+                              f"{key!r} for EPP {version}" + _hint(key, spec["priorityBandFields"]))
+
+
+def _check_data_layer(layer: dict[str, Any] | None, spec: dict[str, Any], declared: set[str],
+                      where: str, version: str) -> Iterator[Finding]:
+    """`dataLayer`: known fields, and every source and extractor a declared plugin."""
+    if not layer or "dataLayerFields" not in spec:
+        return
+    for key in layer:
+        if key not in spec["dataLayerFields"]:
+            yield Finding("epp-config", where, f"dataLayer: unknown field {key!r} for EPP "
+                          f"{version}" + _hint(key, spec["dataLayerFields"]))
+    for source in layer.get("sources") or []:
+        refs = [("source", source, spec["dataLayerSourceFields"])]
+        refs += [("extractor", e, spec["dataLayerExtractorFields"])
+                 for e in source.get("extractors") or []]
+        for what, entry, fields in refs:
+            for key in entry:
+                if key not in fields:
+                    yield Finding("epp-config", where,
+                                  f"dataLayer {what}: unknown field {key!r}")
+            if entry.get("pluginRef") not in declared:
+                yield Finding("epp-config", where, f"dataLayer {what} references undeclared "
+                              f"plugin {entry.get('pluginRef')!r}")
 
 
 def parse_flags(args: list[str], flags: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:
@@ -400,6 +463,28 @@ def check_lws_env(objects: list[Manifest]) -> Iterator[Finding]:
                                   f"uses {name}, which LWS {lws['version']} does not inject")
 
 
+def check_hpa_metrics(objects: list[Manifest]) -> Iterator[Finding]:
+    """External metrics named like the EPP's (llm_d_epp_*) are series the EPP reports, selected
+    by labels those series carry."""
+    epp = generation_data(generation_of(objects))["epp"]
+    known = epp.get("metrics", {})
+    for hpa in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        for metric in hpa["spec"].get("metrics") or []:
+            spec = (metric.get("external") or {}).get("metric") or {}
+            name = spec.get("name", "")
+            if not name.startswith("llm_d_epp_"):
+                continue
+            if name not in known:
+                yield Finding("epp-metrics", object_id(hpa), f"EPP {epp['version']} reports no "
+                              f"series {name!r}" + _hint(name, list(known)))
+                continue
+            for label in (spec.get("selector") or {}).get("matchLabels") or {}:
+                if label not in known[name]:
+                    yield Finding("epp-metrics", object_id(hpa), f"{name} has no label "
+                                  f"{label!r} in EPP {epp['version']} (labels: "
+                                  f"{', '.join(known[name])})")
+
+
 CONTRACT_CHECKS = {
     "contracts": check_contracts,
     "epp-health": check_epp_health,
@@ -407,6 +492,7 @@ CONTRACT_CHECKS = {
     "lws-env": check_lws_env,
     "pool-link": check_pool_link,
     "deprecated": deprecated_flags,
+    "epp-metrics": check_hpa_metrics,
 }
 
 

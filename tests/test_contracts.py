@@ -46,6 +46,9 @@ TOGGLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "profile-default": (SIM, {"routing": {"epp": {"profile": "default"}}}),
     "profile-prefix-cache": (SIM, {"routing": {"epp": {"profile": "prefix-cache"}}}),
     "profile-pd": (PD, {"routing": {"epp": {"profile": "pd", "nonCachedTokens": 64}}}),
+    "profile-precise-prefix-cache": (SIM, {"routing": {"epp": {
+        "profile": "precise-prefix-cache",
+        "precisePrefixCache": {"hashSeed": "1", "speculativeIndexing": True}}}}),
     "extra-plugins": (SIM, {"routing": {"epp": {
         "plugins": {"lora": {"type": "lora-affinity-scorer"},
                     "load": {"type": "load-aware-scorer", "parameters": {"threshold": 64}}},
@@ -211,7 +214,8 @@ def _rendered_plugin_types(objects: list[Obj]) -> set[str]:
 def test_data_covers_every_plugin_type_the_chart_can_render(tmp_path: Path) -> None:
     """Plugin types named in the profile template are registered in the data of the
     generation(s) that can render them; the renders of every toggle agree."""
-    template = (CHART / "templates" / "_epp_config.tpl").read_text()
+    template = "".join((CHART / "templates" / name).read_text()
+                       for name in ("_epp_config.tpl", "_kvevents.tpl"))
     named = set(re.findall(r'"type" "([a-z-]+)"', template))
     for pair in re.findall(r'\$kvScorer := ternary "([a-z-]+)" "([a-z-]+)"', template):
         named |= set(pair)

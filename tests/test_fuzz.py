@@ -37,6 +37,7 @@ SHARDS = 4
 BATCH = 4  # documents per hypothesis example, rendered in parallel
 WORKERS = 2
 KUBERNETES = ("1.33", "1.34", "1.35")
+DRA_MINIMUM = "1.34"
 BASE_SEED = 20260806
 # Minimal model files, one per URI scheme; the generated document is layered over them.
 MODELS: dict[str, dict[str, Any]] = {
@@ -91,6 +92,10 @@ def render_case(case: dict[str, Any], workdir: Path, index: int) -> Outcome:
 def object_problems(objects: list[dict[str, Any]], version: str) -> list[str]:
     """Schema problems (core kinds, and custom resources when the upstream CRDs are beside
     the repo) plus API-server name/label rule problems."""
+    if any(obj["apiVersion"].startswith("resource.k8s.io/") for obj in objects):
+        # DRA claims render only for Kubernetes >= 1.34 (older clusters are refused), so
+        # check them there.
+        version = max(version, DRA_MINIMUM, key=lambda v: tuple(map(int, v.split("."))))
     schemas, crds = kubernetes(version), crd_schemas()
     checked = [obj for obj in objects if not unverifiable(obj)] if crds is not None else [
         obj for obj in objects if schemas.validator(obj["kind"], obj["apiVersion"])]

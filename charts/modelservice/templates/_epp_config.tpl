@@ -5,6 +5,9 @@ by routing.epp.plugins / routing.epp.profilePlugins, or replaced by routing.epp.
 Profiles (generation v1, llm-d-router v0.10):
   default       queue + kv-cache-utilization + prefix-cache scorers, max-score picker
   prefix-cache  prefix-cache scorer, max-score picker
+  precise-prefix-cache  token-producer (vLLM render sidecar) + precise-prefix-cache-producer
+                fed by the engines' KV events (endpoint-notification-source in dataLayer)
+                + prefix-cache-scorer, queue and kv-cache utilization scorers (_kvevents.tpl)
   pd            prefill/decode filters, disagg-profile-handler with the prefix-based P/D
                 decider (nonCachedTokens), profiles `prefill` and `decode`
 `auto` is `pd` when prefill is enabled, else `default`.
@@ -73,8 +76,10 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
   "profiles" (list
     (list "prefill" (prepend $roleProfile (list "prefill-filter" 0)))
     (list "decode" (prepend $roleProfile (list "decode-filter" 0))))) -}}
+{{- else if eq $profile "precise-prefix-cache" -}}
+{{- include "ms.preciseProfileSpec" $root -}}
 {{- else -}}
-{{- fail (printf "routing.epp.profile %q is unknown: use auto, default, prefix-cache or pd" $profile) -}}
+{{- fail (printf "routing.epp.profile %q is unknown: use auto, default, prefix-cache, precise-prefix-cache or pd" $profile) -}}
 {{- end -}}
 {{- end -}}
 
@@ -135,11 +140,18 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
 {{- $profiles = append $profiles (dict "name" $profileName "plugins" $refs) -}}
 {{- end -}}
 {{- $generation := include "ms.generation" . | fromJson -}}
-{{- toYaml (dict
+{{- $config := dict
   "apiVersion" $generation.configApiVersion
   "kind" "EndpointPickerConfig"
   "plugins" $plugins
-  "schedulingProfiles" $profiles) -}}
+  "schedulingProfiles" $profiles -}}
+{{- with $spec.dataLayer }}{{ $_ := set $config "dataLayer" . }}{{ end -}}
+{{- $flow := include "ms.flowControl" $root | fromJson -}}
+{{- if $flow.enabled -}}
+{{- $_ := set $config "featureGates" (list "flowControl") -}}
+{{- with $flow.config }}{{ $_ := set $config "flowControl" . }}{{ end -}}
+{{- end -}}
+{{- toYaml $config -}}
 {{- end -}}
 {{- end -}}
 
@@ -158,4 +170,41 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
 {{- $ref := dict "pluginRef" (index . 0) -}}
 {{- if index . 1 }}{{ $_ := set $ref "weight" (index . 1) }}{{ end -}}
 {{- toJson $ref -}}
+{{- end -}}
+
+{{/* The EPP's flowControl section (llm-d-router v0.10.0 FlowControlConfig /
+PriorityBandConfig in apix/config/v1alpha1/endpointpickerconfig_types.go) as JSON
+{enabled, config}. Priority bands come from a map keyed by a name of your
+choice, ordered by priority (highest first). */}}
+{{- define "ms.flowControl" -}}
+{{- $flow := (include "ms.routing" . | fromJson).epp.flowControl | default dict -}}
+{{- $out := dict -}}
+{{- if eq (toString $flow.enabled) "true" -}}
+{{- if eq (include "ms.generation" . | fromJson).name "v1alpha2" -}}
+{{- fail "routing.epp.flowControl needs routing.generation v1: the v1alpha2-generation EPP has no flow control" -}}
+{{- end -}}
+{{- range $key := list "maxBytes" "maxRequests" "defaultRequestTTL" "usageLimitPolicyPluginRef" -}}
+{{- with get $flow $key }}{{ $_ := set $out $key (include "ms.scalar" .) }}{{ end -}}
+{{- end -}}
+{{- $bands := list -}}
+{{- $byPriority := dict -}}
+{{- range $name, $band := $flow.priorityBands | default dict -}}
+{{- if $band -}}
+{{- $key := printf "%020d" (add (int $band.priority) 1000000000) -}}
+{{- if hasKey $byPriority $key -}}
+{{- fail (printf "routing.epp.flowControl.priorityBands.%s has priority %d like another band: each band needs its own priority" $name (int $band.priority)) -}}
+{{- end -}}
+{{- $entry := dict "priority" (int $band.priority) -}}
+{{- range $field := list "maxBytes" "maxRequests" "fairnessPolicyRef" "orderingPolicyRef" -}}
+{{- with get $band $field }}{{ $_ := set $entry $field (include "ms.scalar" .) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $byPriority $key $entry -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := keys $byPriority | sortAlpha | reverse -}}
+{{- $bands = append $bands (get $byPriority $key) -}}
+{{- end -}}
+{{- with $bands }}{{ $_ := set $out "priorityBands" . }}{{ end -}}
+{{- end -}}
+{{- toJson (dict "enabled" (eq (toString $flow.enabled) "true") "config" $out) -}}
 {{- end -}}

@@ -21,7 +21,11 @@ metadata:
     {{- with include "ms.compact" ($pod.podLabels | default dict) | fromJson }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- with include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
+  {{- $annotations := include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
+  {{- with include "ms.compact" ($pod.files | default dict) | fromJson }}
+  {{- $_ := set $annotations "checksum/files" (toJson . | sha256sum) }}
+  {{- end }}
+  {{- with $annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -61,6 +65,10 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- with $r.dra.podClaims }}
+  resourceClaims:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- $initContainers := include "ms.namedList" $pod.initContainers | fromJsonArray }}
   {{- with $r.lora.downloader }}
   {{- $initContainers = prepend $initContainers (include "ms.loraDownloader" (dict "root" $root "role" $r) | fromJson) }}
@@ -97,6 +105,11 @@ spec:
           containerPort: {{ $r.sideChannelPort }}
           protocol: TCP
         {{- end }}
+        {{- range $rank := $r.kvEventsPorts }}
+        - name: {{ ternary "kv-events" (printf "kv-events-%d" (int $rank)) (eq (int $rank) 0) }}
+          containerPort: {{ add (int $r.kvEventsPort) (int $rank) }}
+          protocol: TCP
+        {{- end }}
         {{- if $r.multiNode.enabled }}
         - name: coordination
           containerPort: {{ $r.multiNode.port }}
@@ -107,7 +120,9 @@ spec:
       {{- . | nindent 6 }}
       {{- end }}
       {{- end }}
-      {{- with $r.resources }}
+      {{- $resources := deepCopy ($r.resources | default dict) }}
+      {{- with $r.dra.containerClaims }}{{ $_ := set $resources "claims" . }}{{ end }}
+      {{- with $resources }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -123,6 +138,11 @@ spec:
         {{- end }}
         {{- range $r.lora.mounts }}
         - {{ toYaml . | nindent 10 | trim }}
+        {{- end }}
+        {{- if include "ms.compact" ($pod.files | default dict) | fromJson }}
+        - name: ms-files
+          mountPath: {{ $pod.filesMountPath | default "/etc/modelservice" | quote }}
+          readOnly: true
         {{- end }}
         {{- range $name, $mount := $pod.volumeMounts }}
         {{- if $mount }}
@@ -152,6 +172,11 @@ spec:
     {{- end }}
     {{- range $r.lora.volumes }}
     - {{ toYaml . | nindent 6 | trim }}
+    {{- end }}
+    {{- if include "ms.compact" ($pod.files | default dict) | fromJson }}
+    - name: ms-files
+      configMap:
+        name: {{ printf "%s-files" $r.name | quote }}
     {{- end }}
     {{- range $name, $volume := $pod.volumes }}
     {{- if $volume }}

@@ -3,7 +3,7 @@ One role (decode or prefill) fully resolved: `pod` deep-merged under the role, `
 under the role's `engine`, accelerators counted, the engine command line built.
 Call with (list $ "decode"); returns JSON:
   role, name, enabled, replicas, parallelism, pod (merged pod settings), engine (merged),
-  acceleratorCount, resources, command, args (single pod or multi-node leader), workerCommand,
+  acceleratorCount, resources, dra (claims, see _dra.tpl), command, args (single pod or multi-node leader), workerCommand,
   workerArgs (multi-node workers), multiNode, lora, autoscaling, podDisruptionBudget, env,
   port (vLLM's), portName, servicePort (what clients reach), proxy (routing sidecar in front),
   pd (prefill/decode disaggregation on), sideChannelPort
@@ -82,9 +82,18 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $resources := include "ms.compact" ($pod.resources | default dict) | fromJson -}}
 {{- $requests := $resources.requests | default dict -}}
 {{- $limits := $resources.limits | default dict -}}
-{{- if and $resourceName (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
+{{- $dra := include "ms.dra" (dict "root" $root "role" $role "name" (include "ms.roleName" (list $root $role)) "pod" $pod "count" $count) | fromJson -}}
+{{- if and $dra.enabled $resourceName (or (hasKey $limits $resourceName) (hasKey $requests $resourceName)) -}}
+{{- fail (printf "%s: resources request %s and accelerator.dra.enabled is true, so the pod would take accelerators twice (device plugin and claim): remove %s from resources (or turn accelerator.dra off)" $role $resourceName $resourceName) -}}
+{{- end -}}
+{{- if and $resourceName (not $dra.enabled) (gt (int $count) 0) (not (hasKey $limits $resourceName)) (not (hasKey $requests $resourceName)) -}}
 {{- $_ := set $limits $resourceName (int $count) -}}
 {{- $_ := set $requests $resourceName (int $count) -}}
+{{- end -}}
+{{- $offloadValues := include "ms.kvOffload" $root | fromJson -}}
+{{- $memoryLimit := toString (get $limits "memory" | default "") -}}
+{{- if and $offloadValues.enabled (regexMatch "^[0-9]+Gi$" $memoryLimit) (le (int (trimSuffix "Gi" $memoryLimit)) (int $offloadValues.cpuGiB)) -}}
+{{- fail (printf "%s: resources.limits.memory %s cannot hold kvOffload.cpuGiB (%dGi of host KV cache) plus vLLM itself: the engine would be OOM-killed once the tier fills; raise the memory limit (and request) above %dGi or lower cpuGiB" $role $memoryLimit (int $offloadValues.cpuGiB) (int $offloadValues.cpuGiB)) -}}
 {{- end -}}
 {{- $resources = dict -}}
 {{- if $requests }}{{ $_ := set $resources "requests" $requests }}{{ end -}}
@@ -93,6 +102,8 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- /* engine command line */ -}}
 {{- $mode := $engine.mode | default "vllmServe" -}}
 {{- $routing := include "ms.routing" $root | fromJson -}}
+{{- $kvEvents := include "ms.kvEvents" $root | fromJson -}}
+{{- $offload := include "ms.kvOffload" $root | fromJson -}}
 {{- $pd := not (empty (include "ms.pdEnabled" $root)) -}}
 {{- $proxy := and (eq $role "decode") (not (empty (include "ms.proxyEnabled" $root))) -}}
 {{- $servicePort := int ($engine.port | default 8000) -}}
@@ -116,6 +127,8 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- else -}}
   {{- $managed := include "ms.managedFlags" . | fromJson -}}
   {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
+  {{- if $offload.enabled }}{{ $_ := set $managed "kv-transfer-config" (ternary "routing.kvTransfer and kvOffload" "kvOffload" $pd) }}{{ end -}}
+  {{- if $kvEvents.enabled }}{{ $_ := set $managed "kv-events-config" "routing.epp.precisePrefixCache" }}{{ end -}}
   {{- if $lora.enabled -}}
   {{- range $flag := list "enable-lora" "lora-modules" "max-loras" "max-lora-rank" }}{{ $_ := set $managed $flag "lora" }}{{ end -}}
   {{- end -}}
@@ -151,7 +164,15 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) -}}
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
-  {{- if $pd }}{{ $args = append $args (printf "--kv-transfer-config=%s" (include "ms.kvTransferConfig" $root)) }}{{ end -}}
+  {{- with include "ms.kvTransferArg" $root }}{{ $args = append $args (printf "--kv-transfer-config=%s" .) }}{{ end -}}
+  {{- if $kvEvents.enabled -}}
+  {{- $args = append $args (printf "--kv-events-config=%s" (include "ms.kvEventsConfig" (list $kvEvents $port $model.name))) -}}
+  {{- if not (hasKey $userArgs "block-size") -}}
+  {{- $args = append $args (printf "--block-size=%d" (int $kvEvents.blockSize)) -}}
+  {{- else if ne (include "ms.scalar" (get $userArgs "block-size")) (toString (int $kvEvents.blockSize)) -}}
+  {{- fail (printf "engine.args.block-size (%s) differs from routing.epp.precisePrefixCache.blockSize (%d): the EPP would hash KV blocks of another size than vLLM's and never match; set one value (or drop engine.args.block-size)" (include "ms.scalar" (get $userArgs "block-size")) (int $kvEvents.blockSize)) -}}
+  {{- end -}}
+  {{- end -}}
   {{- $args = concat $args $lora.args -}}
 {{- end -}}
 {{- range $flag, $value := $userArgs -}}
@@ -195,6 +216,20 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- $env = append $env (dict "name" "VLLM_NIXL_SIDE_CHANNEL_PORT" "value" (toString $routing.kvTransfer.sideChannelPort)) -}}
 {{- end -}}
 {{- end -}}
+{{- range $name, $value := include "ms.kvOffloadEnv" $root | fromJson -}}
+{{- if not (hasKey $userEnv $name) }}{{ $env = append $env (dict "name" $name "value" $value) }}{{ end -}}
+{{- end -}}
+{{- if $kvEvents.enabled -}}
+{{- if not (hasKey $userEnv "POD_IP") -}}
+{{- $env = append $env (dict "name" "POD_IP" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
+{{- end -}}
+{{- if and $kvEvents.hashSeed $offload.enabled $offload.hashSeed (ne (toString $kvEvents.hashSeed) (toString $offload.hashSeed)) -}}
+{{- fail (printf "routing.epp.precisePrefixCache.hashSeed (%s) and kvOffload.hashSeed (%s) differ, but an engine has one PYTHONHASHSEED: set the same seed in both" (toString $kvEvents.hashSeed) (toString $offload.hashSeed)) -}}
+{{- end -}}
+{{- if and $kvEvents.hashSeed (not (hasKey $userEnv "PYTHONHASHSEED")) (not (and $offload.enabled $offload.hashSeed)) -}}
+{{- $env = append $env (dict "name" "PYTHONHASHSEED" "value" (toString $kvEvents.hashSeed)) -}}
+{{- end -}}
+{{- end -}}
 {{- with ($root.Values.model | default dict).authSecretName -}}
 {{- if not (hasKey $userEnv "HF_TOKEN") -}}
 {{- $env = append $env (dict "name" "HF_TOKEN" "valueFrom" (dict "secretKeyRef" (dict "name" . "key" (($root.Values.model | default dict).authSecretKey | default "HF_TOKEN")))) -}}
@@ -230,6 +265,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "strategy" ($values.strategy | default dict)
   "acceleratorCount" (ternary 0 $count (empty $resourceName))
   "resources" $resources
+  "dra" $dra
   "command" $command
   "args" $args
   "workerCommand" $workerCommand
@@ -245,6 +281,8 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "proxy" $proxy
   "pd" $pd
   "sideChannelPort" (int $routing.kvTransfer.sideChannelPort)
+  "kvEventsPorts" (ternary (until (int $dpLocal)) list $kvEvents.enabled)
+  "kvEventsPort" (int $kvEvents.port)
   "model" $model
 ) -}}
 {{- end -}}
