@@ -225,6 +225,42 @@ def node_pool(preset: str) -> NodePool:
     )
 
 
+# What the DRA drivers of the DRA presets' hardware publish for one node (a stand-in for the
+# driver's kubelet plugin, which this control plane does not run): DeviceClass -> (driver,
+# device attributes). GPU i and NIC i share a PCIe root, so a claim that pairs them with
+# matchAttribute resource.kubernetes.io/pcieRoot can be satisfied on every node.
+DRA_DEVICES: dict[str, tuple[str, Obj]] = {
+    "gpu.intel.com": ("gpu.intel.com", {"family": {"string": "Max"}}),
+    "gpu.nvidia.com": ("gpu.nvidia.com", {"productName": {"string": "NVIDIA H100 80GB HBM3"}}),
+    "dranet": ("dra.net", {"rdma": {"bool": True}}),
+}
+
+
+def dra_objects(node: str) -> list[Obj]:
+    """DeviceClasses and, for `node`, one ResourceSlice per driver with 8 devices."""
+    objects: list[Obj] = []
+    for device_class, (driver, attributes) in DRA_DEVICES.items():
+        objects.append({
+            "apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass",
+            "metadata": {"name": device_class},
+            "spec": {"selectors": [{"cel": {"expression": f'device.driver == "{driver}"'}}]}})
+        objects.append({
+            "apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+            "metadata": {"name": f"{node}-{driver.replace('.', '-')}"},
+            "spec": {"driver": driver, "nodeName": node,
+                     "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+                     "devices": [{"name": f"dev-{index}", "attributes": {
+                         **attributes,
+                         "resource.kubernetes.io/pcieRoot": {"string": f"pci-{index}"}}}
+                         for index in range(ACCELERATORS_PER_NODE)]}})
+    return objects
+
+
+def uses_dra(preset: str) -> bool:
+    accelerator = (preset_values(preset).get("pod") or {}).get("accelerator") or {}
+    return bool((accelerator.get("dra") or {}).get("enabled"))
+
+
 def all_presets() -> list[str]:
     return sorted(path.stem for path in PRESETS.glob("*.yaml"))
 
@@ -245,6 +281,11 @@ def ensure_node_pools() -> list[NodePool]:
                      os.environ.get("KUBECONFIG", "")],
                     capture_output=True, text=True, check=False, timeout=60)
                 assert result.returncode == 0, f"add-node {name}: {result.stderr}"
+        dra = [obj for pool in pools if uses_dra(pool.preset) for name in pool.names()
+               for obj in dra_objects(name)]
+        if dra:
+            kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
+                    stdin=yaml.safe_dump_all(dra))
     return pools
 
 
