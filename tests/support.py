@@ -250,3 +250,10 @@ def chart_tool(name: str) -> tuple[Path | None, str]:
     folder = Path(result.stdout.strip())
     path = folder / name if name.endswith("-plugin") else folder / "bin" / name
     return (path, "") if path.exists() else (None, f"{name} not found in {folder}")
+
+
+def epp_config(objects: list[Obj]) -> dict[str, Any]:
+    """The EndpointPickerConfig of a rendering (the `-epp` ConfigMap's config.yaml)."""
+    configmap = next(o for o in objects if o["kind"] == "ConfigMap"
+                     and o["metadata"]["name"].endswith("-epp"))
+    return yaml.safe_load(configmap["data"]["config.yaml"])

@@ -10,7 +10,7 @@ import copy
 import yaml
 
 from modelservice_tool.upstream import check_contracts, run_contract_checks
-from support import Obj, assert_valid_stack, find, render, sample_files, samples
+from support import Obj, assert_valid_stack, epp_config, find, render, sample_files, samples
 
 SAMPLE = next(s for s in samples() if s["name"] == "llama-3.1-8b-flow-control")
 
@@ -18,11 +18,6 @@ SAMPLE = next(s for s in samples() if s["name"] == "llama-3.1-8b-flow-control")
 def objects() -> list[Obj]:
     return render(*sample_files(SAMPLE), release=SAMPLE["release"])
 
-
-def epp_config(objs: list[Obj]) -> dict:
-    configmap = next(o for o in objs if o["kind"] == "ConfigMap"
-                     and o["metadata"]["name"].endswith("-epp"))
-    return yaml.safe_load(configmap["data"]["config.yaml"])
 
 
 def with_config(config: dict) -> list[Obj]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from modelservice_tool.upstream import check_contracts, run_contract_checks
-from support import Obj, one, render, render_values, sample_files, samples
+from support import Obj, epp_config, one, render, render_values, sample_files, samples
 
 SAMPLE = next(s for s in samples() if s["name"] == "qwen3-8b-precise-prefix-cache")
 
@@ -20,11 +20,6 @@ SAMPLE = next(s for s in samples() if s["name"] == "qwen3-8b-precise-prefix-cach
 def objects() -> list[Obj]:
     return render(*sample_files(SAMPLE), release=SAMPLE["release"])
 
-
-def epp_config(objs: list[Obj]) -> dict:
-    configmap = next(o for o in objs if o["kind"] == "ConfigMap"
-                     and o["metadata"]["name"].endswith("-epp"))
-    return yaml.safe_load(configmap["data"]["config.yaml"])
 
 
 def plugin(config: dict, kind: str) -> dict:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support import (
     assert_valid_stack,
+    epp_config,
     find,
     one,
     render_values,
@@ -42,9 +42,6 @@ def epp_args(objects: list[Obj]) -> list[str]:
     deployment = one(objects, "Deployment", "test-epp")
     return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
 
-
-def epp_config(objects: list[Obj]) -> dict[str, Any]:
-    return yaml.safe_load(one(objects, "ConfigMap", "test-epp")["data"]["config.yaml"])
 
 
 
