@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import UserError
@@ -230,6 +230,50 @@ def check_crds(kubectl: str, generation: str = "v1") -> list[Check]:
                       hard=False)]
 
 
+def addon_checks(served: ServedApis, device_classes: Callable[[], list[str]]) -> list[Check]:
+    """What the serving paths that need a component outside the release find (warnings
+    only: a release that does not use the path needs nothing): DRA drivers' DeviceClasses
+    for `accelerator.dra`, and the External metrics API for `autoscaling.epp` HPAs."""
+    checks = []
+    if not served.serves("resource.k8s.io/v1", "DeviceClass"):
+        checks.append(Check("DRA", False, "resource.k8s.io/v1 is not served (Kubernetes "
+                            "< 1.34, or DRA turned off): accelerator.dra cannot be used",
+                            "use the device-plugin accelerators, or Kubernetes >= 1.34",
+                            hard=False))
+    else:
+        classes = device_classes()
+        checks.append(Check("DRA", bool(classes),
+                            f"DeviceClasses: {', '.join(classes)}" if classes else
+                            "resource.k8s.io/v1 served, but no DeviceClass: no DRA driver "
+                            "is installed (accelerator.dra claims would stay pending)",
+                            "install your accelerators' DRA driver (it creates the "
+                            "DeviceClass accelerator.dra names)", hard=False))
+    external = served.serves("external.metrics.k8s.io/v1beta1", "ExternalMetricValueList")
+    checks.append(Check("External metrics", external,
+                        "external.metrics.k8s.io served" if external else
+                        "external.metrics.k8s.io is not served: HPAs on EPP metrics "
+                        "(autoscaling.epp) would get no values",
+                        "install a metrics adapter that serves the EPP's Prometheus "
+                        "metrics as External metrics (e.g. prometheus-adapter or KEDA)",
+                        hard=False))
+    return checks
+
+
+def check_addons(kubectl: str) -> list[Check]:
+    """`addon_checks` against the cluster kubectl talks to."""
+    served = ServedApis.from_kubectl(lambda args: _run([kubectl, *args], timeout=30))
+
+    def device_classes() -> list[str]:
+        result = _run([kubectl, "get", "deviceclasses", "-o", "name"])
+        return sorted(line.split("/", 1)[-1] for line in result.stdout.split() if line)
+
+    try:
+        return addon_checks(served, device_classes)
+    except (UserError, ValueError, KeyError, TypeError) as error:
+        return [Check("add-ons", False, f"API discovery failed: {_first_line(str(error))}",
+                      hard=False)]
+
+
 def skipped_crd_checks(reason: str, generation: str = "v1") -> list[Check]:
     """CRD checks reported as skipped (not failed), e.g. with no reachable cluster."""
     return [Check(f"CRD {crd.kind}", True, f"skipped: {reason}", skipped=True)
@@ -248,7 +292,7 @@ def run_checks(helm: str | None = None, generation: str = "v1") -> list[Check]:
     checks.append(cluster)
     if not cluster.ok:
         return [*checks, *skipped_crd_checks("cluster unreachable", generation)]
-    return [*checks, *check_crds(kubectl, generation)]
+    return [*checks, *check_crds(kubectl, generation), *check_addons(kubectl)]
 
 
 def format_report(checks: Sequence[Check]) -> str:

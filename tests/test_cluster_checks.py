@@ -154,3 +154,13 @@ def test_legacy_generation_is_refused_until_its_removed_crds_are_installed(
     finally:
         remove_legacy_crds()
     assert not live.served(*LEGACY_POOL)
+
+
+@pytest.mark.e2e
+def test_doctor_reports_the_dra_drivers_and_the_external_metrics_api(
+        sim_nodes: dict[str, Any]) -> None:
+    """On the project's control plane the DRA node pools publish DeviceClasses (as drivers
+    would) and no metrics adapter serves external.metrics.k8s.io."""
+    result = CliRunner().invoke(mst, ["doctor"])
+    assert "[ok  ] DRA" in result.stdout and "gpu.nvidia.com" in result.stdout, result.stdout
+    assert "[warn] External metrics" in result.stdout

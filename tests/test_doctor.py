@@ -196,3 +196,11 @@ def test_report_prints_fixes_only_for_problems() -> None:
     assert report[1].startswith("[warn] CRD PodMonitor")
     assert report[2].strip() == "fix: kubectl apply ..."
     assert report[-1] == "0 failure(s), 1 warning(s)"
+
+
+def test_addons_missing_are_warnings_that_say_what_needs_them() -> None:
+    checks = by_name(doctor.addon_checks(doctor.ServedApis(lambda path: None), list))
+    assert checks["DRA"].label == "warn" and "accelerator.dra" in checks["DRA"].detail
+    assert checks["External metrics"].label == "warn"
+    assert "autoscaling.epp" in checks["External metrics"].detail
+    assert doctor.exit_code(list(checks.values())) == 0
