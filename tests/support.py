@@ -79,6 +79,16 @@ def helm_binaries() -> dict[str, Path]:
     return {name: path for name, path in found.items() if path.is_file()}
 
 
+def helm_or_skip(name: str) -> Path:
+    """The `helm4` or `helm3` binary; the test skips, saying how to get it, when absent."""
+    import pytest
+
+    helm = helm_binaries().get(name)
+    if helm is None:
+        pytest.skip(f"{name} not installed: run scripts/install_tools.py")
+    return helm
+
+
 def default_helm() -> Path:
     """helm 4 if present, else whatever helm binary the project has."""
     binaries = helm_binaries()
@@ -257,3 +267,13 @@ def epp_config(objects: list[Obj]) -> dict[str, Any]:
     configmap = next(o for o in objects if o["kind"] == "ConfigMap"
                      and o["metadata"]["name"].endswith("-epp"))
     return yaml.safe_load(configmap["data"]["config.yaml"])
+
+
+def chart_tool_or_skip(name: str) -> Path:
+    """`chart_tool(name)`'s path; the test skips with its reason when the tool is absent."""
+    import pytest
+
+    path, reason = chart_tool(name)
+    if path is None:
+        pytest.skip(reason)
+    return path

@@ -16,17 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import CHART, REPO, chart_tool, helm_binaries
+from support import CHART, REPO, chart_tool_or_skip, helm_binaries, helm_or_skip
 
 SUITES = sorted((CHART / "tests").glob("*_test.yaml"))
 UNCHECKED = "tests/unchecked/*_test.yaml"  # run with --skip-schema-validation
 
 
 def helm_unittest() -> Path:
-    path, reason = chart_tool("helm-unittest")
-    if path is None:
-        pytest.skip(reason)
-    return path
+    return chart_tool_or_skip("helm-unittest")
 
 
 def run_unittest(command: list[str], *args: str, chart: Path = CHART,
@@ -50,12 +47,8 @@ def test_suites_behind_the_values_schema() -> None:
 @pytest.mark.parametrize("helm_name", ["helm4", "helm3"])
 def test_suites_as_helm_plugin(helm_name: str, tmp_path: Path) -> None:
     """`helm plugin install` into a throw-away HELM_DATA_HOME, then `helm unittest CHART`."""
-    plugin, reason = chart_tool("helm-unittest-plugin")
-    if plugin is None:
-        pytest.skip(reason)
-    helm = helm_binaries().get(helm_name)
-    if helm is None:
-        pytest.skip(f"{helm_name} binary not found: run scripts/install_tools.py")
+    plugin = chart_tool_or_skip("helm-unittest-plugin")
+    helm = helm_or_skip(helm_name)
     env = dict(os.environ)
     for part in ("cache", "config", "data"):
         env[f"HELM_{part.upper()}_HOME"] = str(tmp_path / part)

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from modelservice_tool.commands.kustomize import kustomize_base
-from support import CHART, EXAMPLES, PRESETS, REPO, Obj, default_helm, helm_binaries
+from support import CHART, EXAMPLES, PRESETS, REPO, Obj, default_helm, helm_or_skip
 
 KUSTOMIZE = EXAMPLES / "kustomize"
 BASE = KUSTOMIZE / "base"
@@ -86,9 +86,7 @@ def assert_same_objects(actual: dict[Key, Obj], expected: dict[Key, Obj]) -> Non
 
 @pytest.mark.parametrize("helm_name", ["helm4", "helm3"])
 def test_base_equals_helm_template(helm_name: str) -> None:
-    helm = helm_binaries().get(helm_name)
-    if helm is None:
-        pytest.skip(f"{helm_name} not installed (scripts/install_tools.py)")
+    helm = helm_or_skip(helm_name)
     built = kustomize(BASE, helm)
     assert model_deployments(built)
     assert_same_objects(built, helm_template(helm, RELEASE, NAMESPACE, BASE_FILES))

@@ -14,7 +14,7 @@ import pytest
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from support import CHART, EXAMPLES, PRESETS, REPO, chart_tool, helm_binaries
+from support import CHART, EXAMPLES, PRESETS, REPO, chart_tool_or_skip, helm_or_skip
 
 LINTED = sorted(
     [*PRESETS.glob("*.yaml"), *EXAMPLES.glob("*.yaml"), *CHART.glob("tests/**/*.yaml")]
@@ -31,12 +31,8 @@ def test_yamllint_clean(path) -> None:
 @pytest.mark.parametrize("helm_name", ["helm4", "helm3"])
 def test_ct_lint(helm_name: str) -> None:
     """ct runs `helm`, `yamllint` and `yamale` from PATH: this helm, this venv's linters."""
-    ct, reason = chart_tool("ct")
-    if ct is None:
-        pytest.skip(reason)
-    helm = helm_binaries().get(helm_name)
-    if helm is None:
-        pytest.skip(f"{helm_name} binary not found: run scripts/install_tools.py")
+    ct = chart_tool_or_skip("ct")
+    helm = helm_or_skip(helm_name)
     path = os.pathsep.join([str(helm.parent), str(Path(sys.executable).parent),
                             os.environ.get("PATH", "")])
     result = subprocess.run(

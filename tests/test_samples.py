@@ -16,6 +16,7 @@ from support import (
     SHARED_CRDS,
     crd_schemas,
     helm_binaries,
+    helm_or_skip,
     render,
     sample_files,
     samples,
@@ -52,9 +53,7 @@ def test_every_example_and_preset_is_indexed_or_used() -> None:
 @pytest.mark.parametrize("helm_name", ["helm4", "helm3"])
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 def test_sample_renders_valid_objects(sample: dict[str, str], helm_name: str) -> None:
-    helm = helm_binaries().get(helm_name)
-    if helm is None:
-        pytest.skip(f"{helm_name} not installed (scripts/install_tools.py)")
+    helm = helm_or_skip(helm_name)
     objects = render(*sample_files(sample), helm=helm, release=sample["release"])
     assert any(obj["kind"] == "Deployment" for obj in objects)
     for version in KUBERNETES_VERSIONS:
