@@ -218,10 +218,15 @@ def crd_checks(installed: dict[str, list[str]], crds: Sequence[CRD] = CRDS) -> l
     return checks
 
 
-def check_crds(kubectl: str, generation: str = "v1") -> list[Check]:
+def discovery(kubectl: str) -> ServedApis:
+    """API discovery through kubectl; each group version is fetched once, so every check
+    of one doctor run shares it."""
+    return ServedApis.from_kubectl(lambda args: _run([kubectl, *args], timeout=30))
+
+
+def check_crds(served: ServedApis, generation: str = "v1") -> list[Check]:
     """Which kinds the chart renders for `generation` the cluster serves (API discovery)."""
     crds = GENERATIONS[generation]
-    served = ServedApis.from_kubectl(lambda args: _run([kubectl, *args], timeout=30))
     try:
         return crd_checks(served_crds(served, crds), crds)
     except (UserError, ValueError, KeyError, TypeError) as error:
@@ -259,9 +264,8 @@ def addon_checks(served: ServedApis, device_classes: Callable[[], list[str]]) ->
     return checks
 
 
-def check_addons(kubectl: str) -> list[Check]:
+def check_addons(kubectl: str, served: ServedApis) -> list[Check]:
     """`addon_checks` against the cluster kubectl talks to."""
-    served = ServedApis.from_kubectl(lambda args: _run([kubectl, *args], timeout=30))
 
     def device_classes() -> list[str]:
         result = _run([kubectl, "get", "deviceclasses", "-o", "name"])
@@ -292,7 +296,8 @@ def run_checks(helm: str | None = None, generation: str = "v1") -> list[Check]:
     checks.append(cluster)
     if not cluster.ok:
         return [*checks, *skipped_crd_checks("cluster unreachable", generation)]
-    return [*checks, *check_crds(kubectl, generation), *check_addons(kubectl)]
+    served = discovery(kubectl)
+    return [*checks, *check_crds(served, generation), *check_addons(kubectl, served)]
 
 
 def format_report(checks: Sequence[Check]) -> str:
