@@ -5,7 +5,6 @@ sha256, so `mst validate` can check custom resources without a cluster or a chec
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from .errors import UserError
-from .paths import cache_root
+from .paths import cache_root, write_atomically
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 
@@ -112,9 +111,5 @@ def fetch(base_url: str = DEFAULT_BASE_URL, timeout: float = 30) -> tuple[Path, 
         _check(crd, body, url)
         bodies[crd] = body
     for crd, body in bodies.items():
-        target = folder / crd.folder / crd.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-            handle.write(body)
-        Path(handle.name).replace(target)
+        write_atomically(folder / crd.folder / crd.name, body)
     return folder, len(bodies)

@@ -40,3 +40,13 @@ def cache_root() -> Path:
     if root:
         return Path(root)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modelservice"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` through a temporary file in its folder, so readers never see a part."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+        handle.write(data)
+    Path(handle.name).replace(path)

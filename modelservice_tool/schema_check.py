@@ -3,13 +3,13 @@ located at the file:line:col of the layer that wrote the offending key."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
 import marshal
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .layering import LayeredValues
-from .paths import cache_root
+from .paths import cache_root, write_atomically
 from .schema_hints import enum_message, list_for_map_message, pattern_message
 from .sources import KeyPath, Location, format_path
 
@@ -149,21 +149,12 @@ def fast_validator(schema_file: Path) -> Callable[[Any], Any]:
 
         source = fastjsonschema.compile_to_code(_go_anchors(json.loads(text)))
         code = compile(source, f"<fastjsonschema of {schema_file.name}>", "exec")
-        _write_atomically(cached, marshal.dumps(code))
+        # a cache that cannot be written only costs the next run some time
+        with contextlib.suppress(OSError):
+            write_atomically(cached, marshal.dumps(code))
     namespace: dict[str, Any] = {}
     exec(code, namespace)
     return namespace["validate"]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Best effort: a cache that cannot be written only costs the next run some time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-            handle.write(data)
-        Path(handle.name).replace(path)
-    except OSError:
-        pass
 
 
 def is_valid(values: Any, schema_file: Path) -> bool:
