@@ -19,12 +19,15 @@ class ValidationFailed(UserError):
 BENCH_EXTRA = "pip install '.[bench]' in a checkout of this repository"
 
 
-_KLOG = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] ")
+# Lines that repeat an error in a form meant for debugging: client-go's log lines
+# (`E1128 12:00:00.000 1 memcache.go:265] ...`), helm 4's structured log lines
+# (`level=ERROR msg=...`) and helm's advice to use a --debug flag mst does not have.
+_NOISE = re.compile(r"^([IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w.-]+:\d+\] |level=|"
+                    r"Use --debug flag)")
 
 
 def tool_message(stderr: str) -> str:
-    """What kubectl or helm said, without client-go's log lines (`E1128 12:00:00.000 1
-    memcache.go:265] ...`), which repeat the error in a form meant for debugging."""
+    """What kubectl or helm said, once per line, without the lines that only repeat it."""
     lines = [line.strip() for line in stderr.splitlines()
-             if line.strip() and not _KLOG.match(line.strip())]
+             if line.strip() and not _NOISE.match(line.strip())]
     return "\n".join(dict.fromkeys(lines)) or stderr.strip()

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, tool_message
 from .paths import tools_dir
 
 
@@ -87,7 +87,7 @@ class HelmFailed(UserError):
 
     def __init__(self, command: str, output: str) -> None:
         self.command = command
-        self.lines = _clean(output)
+        self.lines = tool_message(output).splitlines()
         super().__init__(f"helm {command} failed:\n" + "\n".join(self.lines))
 
     def chart_failures(self) -> list[tuple[str, str]]:
@@ -110,15 +110,6 @@ _CHART_FAIL = re.compile(r"execution error at \((?:[^/]+/)?(?P<template>template
                          r"(?::\d+)*\): (?P<message>.*)")
 
 
-def _clean(output: str) -> list[str]:
-    lines = []
-    for line in output.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("Use --debug flag", "level=")):
-            continue
-        if line not in lines:
-            lines.append(line)
-    return lines
 
 
 def template_args(
