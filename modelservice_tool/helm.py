@@ -1,24 +1,34 @@
-"""Finding and running the helm binary."""
+"""Finding and running the helm binary.
+
+Only `os` at import: `mst template` starts helm through this module before importing
+anything heavy (launch.py), so it finds helm and spawns it without pathlib or subprocess."""
 
 from __future__ import annotations
 
 import atexit
 import os
-import re
-import shutil
-import subprocess
-from collections.abc import Sequence
-from pathlib import Path
 
 from .errors import UserError, tool_message
-from .paths import tools_dir
+from .paths import tools_location
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+
+def _executable(candidate: str | None) -> bool:
+    return bool(candidate) and os.path.isfile(candidate) and os.access(candidate, os.X_OK)
 
 
 def find_helm() -> str:
     """Path of helm: $MST_HELM, else helm on PATH, else the project's pinned .tools copy."""
-    candidates = [os.environ.get("MST_HELM"), shutil.which("helm"), tools_dir() / "bin" / "helm"]
+    search = os.environ.get("PATH", os.defpath)  # as shutil.which: an empty PATH finds nothing
+    on_path = (os.path.join(entry, "helm") for entry in search.split(os.pathsep) if search)
+    candidates = [os.environ.get("MST_HELM"), *on_path,
+                  os.path.join(tools_location(), "bin", "helm")]
     for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+        if _executable(candidate):
             return str(candidate)
     raise UserError(
         "helm not found: install helm 3.x or 4.x on PATH, set MST_HELM, or run "
@@ -26,24 +36,35 @@ def find_helm() -> str:
     )
 
 
-def run_helm(args: Sequence[str], *, stdin: str | None = None) -> str:
+def run_helm(args: Sequence[str]) -> str:
     """Run helm with `args` and return its stdout; a helm failure becomes a UserError."""
-    return HelmRun(args, stdin=stdin).result()
+    return HelmRun(args).result()
 
 
 class HelmRun:
     """One helm process started now and read later, so that a caller can do other work
-    (mst checks the values while `helm template` renders them)."""
+    (mst checks the values while `helm template` renders them). It inherits stdin and
+    the environment; its stdout and stderr come back through pipes."""
 
     _early: HelmRun | None = None  # started by `mst` before its imports (see launch.py)
 
-    def __init__(self, args: Sequence[str], *, stdin: str | None = None) -> None:
+    def __init__(self, args: Sequence[str]) -> None:
         self.command = args[0]
         self.args = list(args)
-        self._stdin = stdin
-        self._process = subprocess.Popen(
-            [find_helm(), *args], stdin=subprocess.PIPE if stdin is not None else None,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        helm = find_helm()
+        out_read, out_write = os.pipe()  # both ends close-on-exec; dup2 clears it on 1, 2
+        err_read, err_write = os.pipe()
+        try:
+            self._pid = os.posix_spawn(helm, [helm, *self.args], os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)])
+        except BaseException:
+            for fd in (out_read, err_read):
+                os.close(fd)
+            raise
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        self._pipes: tuple[int, int] | None = (out_read, err_read)
 
     @classmethod
     def start_early(cls, args: Sequence[str]) -> None:
@@ -68,17 +89,44 @@ class HelmRun:
             cls._early.cancel()
             cls._early = None
 
+    def _read(self) -> tuple[str, str]:
+        """Everything helm writes to stdout and stderr, read together until both close."""
+        import selectors
+
+        assert self._pipes is not None, "a HelmRun is read once"
+        chunks: dict[int, list[bytes]] = {fd: [] for fd in self._pipes}
+        with selectors.DefaultSelector() as selector:
+            for fd in self._pipes:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    data = os.read(key.fd, 65536)
+                    if data:
+                        chunks[key.fd].append(data)
+                    else:
+                        selector.unregister(key.fd)
+                        os.close(key.fd)
+        out, err = (b"".join(chunks[fd]).decode(errors="replace") for fd in self._pipes)
+        self._pipes = None
+        return out, err
+
     def result(self) -> str:
         """helm's stdout once it exits; HelmFailed when it exits non-zero."""
-        stdout, stderr = self._process.communicate(self._stdin)
-        if self._process.returncode != 0:
+        stdout, stderr = self._read()  # then reaped: cancel() does nothing any more
+        _, status = os.waitpid(self._pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
             raise HelmFailed(self.command, stderr.strip() or stdout.strip())
         return stdout
 
     def cancel(self) -> None:
-        """Stop helm and reap it (its output is not wanted)."""
-        self._process.kill()
-        self._process.communicate()
+        """Stop helm and reap it (its output is not wanted); nothing once it was read."""
+        if self._pipes is None:
+            return
+        os.kill(self._pid, 9)  # SIGKILL; not yet reaped, so the pid is still this helm
+        for fd in self._pipes:
+            os.close(fd)
+        self._pipes = None
+        os.waitpid(self._pid, 0)
 
 
 class HelmFailed(UserError):
@@ -93,9 +141,11 @@ class HelmFailed(UserError):
     def chart_failures(self) -> list[tuple[str, str]]:
         """(template file, message) of each `fail` the chart raised on these values."""
         found: list[tuple[str, str]] = []
+        import re
+
         template = None  # a multi-line message continues until helm's next line of its own
         for line in self.lines:
-            match = _CHART_FAIL.search(line)
+            match = re.search(_CHART_FAIL, line)
             if match:
                 template = match["template"]
                 found.append((template, match["message"]))
@@ -106,15 +156,15 @@ class HelmFailed(UserError):
         return found
 
 
-_CHART_FAIL = re.compile(r"execution error at \((?:[^/]+/)?(?P<template>templates/[^:]+)"
-                         r"(?::\d+)*\): (?P<message>.*)")
+_CHART_FAIL = (r"execution error at \((?:[^/]+/)?(?P<template>templates/[^:]+)"
+               r"(?::\d+)*\): (?P<message>.*)")
 
 
 
 
 def template_args(
-    chart: Path,
-    value_files: Sequence[Path],
+    chart: str | Path,
+    value_files: Sequence[str | Path],
     *,
     release: str,
     namespace: str,

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from modelservice_tool import doctor
-from modelservice_tool import helm as helm_module
 from modelservice_tool.doctor import CRDS, Check, crd_checks, exit_code, format_report
 from modelservice_tool.served_apis import ServedApis
 from support import SHARED_CRDS, helm_binaries
@@ -81,7 +80,7 @@ def test_missing_helm_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path: P
                                     no_cluster: Path) -> None:
     monkeypatch.setenv("MST_HELM", str(tmp_path / "no-such-helm"))
     monkeypatch.setenv("PATH", "")
-    monkeypatch.setattr(helm_module, "tools_dir", lambda: tmp_path)
+    monkeypatch.setenv("MST_TOOLS_DIR", str(tmp_path))
     checks = doctor.run_checks()
     helm = by_name(checks)["helm"]
     assert (helm.ok, helm.label, helm.detail) == (False, "FAIL", "not found")

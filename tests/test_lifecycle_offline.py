@@ -14,7 +14,6 @@ import yaml
 from pyhelm3 import errors as helm_errors
 from pyhelm3.command import Command
 
-from modelservice_tool import helm as helm_module
 from modelservice_tool import lifecycle
 from modelservice_tool.errors import UserError
 from modelservice_tool.layering import merge_maps
@@ -137,7 +136,7 @@ def test_user_error_when_helm_is_missing(monkeypatch: pytest.MonkeyPatch,
                                          tmp_path: Path) -> None:
     monkeypatch.setenv("MST_HELM", str(tmp_path / "no-such-helm"))
     monkeypatch.setenv("PATH", "")
-    monkeypatch.setattr(helm_module, "tools_dir", lambda: tmp_path)
+    monkeypatch.setenv("MST_TOOLS_DIR", str(tmp_path))
     with pytest.raises(UserError, match="helm not found"):
         lifecycle.status(Target("m", "ns"))
     with pytest.raises(UserError, match="helm not found"):
