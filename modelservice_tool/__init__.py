@@ -18,15 +18,15 @@ says what, where and how; `exit_code` is what `mst` exits with.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `typing`: `mst template` starts helm before importing it
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["Inputs", "Release", "UserError", "ValidationFailed", "chart_dir", "compare",
            "validate_objects"]
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 _LAZY = {
     "Inputs": "layers_io", "Release": "release", "UserError": "errors",

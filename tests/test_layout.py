@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -94,3 +95,86 @@ def test_an_early_helm_run_is_adopted_only_for_the_same_arguments() -> None:
     other = HelmRun.start(["version"])
     assert other is not early and HelmRun._early is None
     assert "Version" in other.result()
+
+
+FAST_AND_CLICK = [
+    ["-p", "cpu-sim", "-f", "examples/qwen3-0.6b-cpu-sim.yaml", "--release", "qwen"],
+    ["-p", "pd-a100", "--values=examples/gpt-oss-120b-pd.yaml", "-n", "llm"],
+    # a warning (tensor parallelism models rarely support), then the manifests
+    ["-p", "nvidia-h100", "-f", "examples/qwen3-32b-tp2.yaml",
+     "--set", "decode.parallelism.tensor=3"],
+    ["-p", "cpu-sim", "--set", "decode.replcias=2"],  # schema error, located at --set
+    ["-p", "nvidia-l4", "-f", "examples/llama-3.1-8b.yaml",
+     "--set", "engine.image.tag=latest"],  # the chart's own `fail`, located
+    ["-p", "cpu-sim", "--release", "Bad_Name"],  # refused before any work
+    ["-p", "cpu-sim", "-f", "missing.yaml"],  # helm was started, the values file is absent
+]
+
+
+def test_plain_template_without_click_prints_what_the_click_command_prints() -> None:
+    """`mst template` to stdout skips click (launch.template_to_stdout); for successes,
+    warnings and every kind of error it prints the same bytes and exits with the same code
+    as the click command run directly."""
+    from support import default_helm
+
+    env = {**os.environ, "MST_HELM": str(default_helm())}
+    for args in FAST_AND_CLICK:
+        fast, slow = (subprocess.run([sys.executable, "-c", code, "template", *args], cwd=REPO,
+                                     capture_output=True, text=True, env=env, check=False)
+                      for code in ("import sys; sys.argv[0] = 'mst'; "
+                                   "from modelservice_tool.launch import main; main()",
+                                   "from modelservice_tool.commands import main; "
+                                   "main(prog_name='mst')"))
+        assert (fast.returncode, fast.stdout, fast.stderr) == (
+            slow.returncode, slow.stdout, slow.stderr), args
+        assert fast.stdout or fast.stderr.startswith("mst: error:"), args
+
+
+def test_template_starts_helm_with_nothing_heavy_imported() -> None:
+    """The early start (launch.start_template_early) finds the chart, the presets and helm
+    and spawns helm with `os` alone: pathlib, subprocess, re, yaml and click load later,
+    while helm renders (`-S`: no site packages, whose .pth files may import pathlib)."""
+    code = """
+import sys
+from modelservice_tool import launch
+from modelservice_tool.helm import HelmRun
+assert launch.start_template_early(launch.template_options(
+    ["template", "-p", "pd-a100", "-f", "examples/gpt-oss-120b-pd.yaml"]))
+heavy = {"pathlib", "subprocess", "re", "yaml", "click"} & set(sys.modules)
+assert not heavy, heavy
+assert HelmRun._early.args[:2] == ["template", "modelservice"], HelmRun._early.args
+"""
+    from support import default_helm
+
+    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True,
+                            text=True, env={**os.environ, "MST_HELM": str(default_helm())},
+                            check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_helm_run_reads_large_stdout_and_stderr_together(tmp_path) -> None:
+    """HelmRun drains both pipes at once (a helm that fills stderr while mst waits on
+    stdout must not hang), returns stdout on success and stderr in HelmFailed."""
+    from modelservice_tool.helm import HelmFailed, HelmRun
+
+    fake = tmp_path / "helm"
+    fake.write_text("#!/bin/sh\nhead -c 300000 /dev/zero | tr '\\0' e >&2\n"
+                    "head -c 1000000 /dev/zero | tr '\\0' o\nexit \"$1\"\n")
+    fake.chmod(0o755)
+    os.environ["MST_HELM"], saved = str(fake), os.environ.get("MST_HELM")
+    try:
+        assert HelmRun(["0"]).result() == "o" * 1_000_000
+        try:
+            HelmRun(["3"]).result()
+        except HelmFailed as failed:
+            assert failed.lines == ["e" * 300_000]
+        else:
+            raise AssertionError("a non-zero exit must raise HelmFailed")
+        run = HelmRun(["0"])
+        run.cancel()
+        run.cancel()  # a second cancel, like one after result(), does nothing
+    finally:
+        if saved is None:
+            del os.environ["MST_HELM"]
+        else:
+            os.environ["MST_HELM"] = saved

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import click
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UserError, error_line
 
 
 class LazyGroup(click.Group):
@@ -40,7 +40,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            click.echo(f"mst: error: {error}", err=True)
+            click.echo(error_line(error), err=True)
             ctx.exit(error.exit_code)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

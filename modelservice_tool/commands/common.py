@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import UserError
+from ..errors import UserError, error_line, warning_line
 from ..layers_io import Inputs
 from ..names import DEFAULT_NAMESPACE, DEFAULT_RELEASE
 from ..paths import chart_dir
@@ -25,7 +25,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except UserError as error:
-            click.echo(f"mst: error: {error}", err=True)
+            click.echo(error_line(error), err=True)
             sys.exit(error.exit_code)
 
     return wrapper
@@ -48,7 +48,7 @@ def export_kubeconfig(kubeconfig: Path | None) -> None:
 
 def warn(message: str) -> None:
     """A warning about the values, on standard error."""
-    click.echo(f"mst: warning: {message}", err=True)
+    click.echo(warning_line(message), err=True)
 
 
 def release_options(func: Callable[..., Any]) -> Callable[..., Any]:
