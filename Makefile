@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov vllm guidellm guidellm-test test chart-test lint demo clean
+.PHONY: help setup tools checkov vllm vllm-render guidellm guidellm-test test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -67,6 +67,20 @@ $(VLLM_VENV)/.installed-$(VLLM_VERSION): scripts/vllm_cli_requirements.txt
 
 vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser into .tools/vllm
 
+# The vLLM of the EPP's tokenizer render sidecar (`vllm launch render`, which 0.17.1 lacks;
+# the chart's default image vllm/vllm-openai:v0.31.0), the same way: its parser judges the
+# sidecar's command line (tests/test_vllm_render.py). About 2 min and 2.8 GB.
+VLLM_RENDER_VERSION := 0.31.0
+VLLM_RENDER_VENV    := .tools/vllm-render
+$(VLLM_RENDER_VENV)/.installed-$(VLLM_RENDER_VERSION): scripts/vllm_render_requirements.txt
+	rm -rf $(VLLM_RENDER_VENV)
+	$(PYTHON) -m venv $(VLLM_RENDER_VENV)
+	$(VLLM_RENDER_VENV)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r scripts/vllm_render_requirements.txt && \
+	  $(VLLM_RENDER_VENV)/bin/pip install -q --no-compile --no-deps 'vllm==$(VLLM_RENDER_VERSION)' && touch $@ || \
+	  echo 'vLLM $(VLLM_RENDER_VERSION) not installed: tests/test_vllm_render.py will skip (and fail when CI=true)'
+
+vllm-render: $(VLLM_RENDER_VENV)/.installed-$(VLLM_RENDER_VERSION) ## install the render sidecar's vLLM parser into .tools/vllm-render
+
 # Real guidellm (and the CPU torch it needs, installed first: the same CPU build as vLLM's
 # parser, never a CUDA one) in its own venv for the end-to-end bench test against guidellm's
 # mock server (tests/test_bench_llmd.py): about 2.5 min and 1.5 GB the first time.
@@ -82,7 +96,7 @@ guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm 
 guidellm-test: setup guidellm ## real guidellm vs its mock server -> llm-d reports (~1 min)
 	$(BIN)/python -m pytest -q tests/test_bench_llmd.py
 
-test: setup checkov vllm guidellm ## ruff + pytest (parallel)
+test: setup checkov vllm vllm-render guidellm ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 

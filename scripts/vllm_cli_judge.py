@@ -1,11 +1,14 @@
-"""Judge `vllm serve` command lines with vLLM's own argument parser (run with the vLLM venv).
+"""Judge `vllm serve` (or `vllm launch render`) command lines with vLLM's own argument
+parser (run with the vLLM venv).
 
 Usage: .tools/vllm/bin/python scripts/vllm_cli_judge.py < lines.json > verdicts.json
 
-Input (stdin): a JSON list of {"id": str, "argv": [str, ...]}, each argv being what follows
-`vllm serve` (model positional first, then flags). Output (stdout): a JSON object with the
-vLLM version, the keys --kv-transfer-config accepts and one verdict per line, in input
-order: {"id", "ok", "stage", "error"}.
+Input (stdin): a JSON list of {"id": str, "argv": [str, ...], "command": "serve"}, each argv
+being what follows the command (model positional first, then flags); `command` is `serve`
+(the default) or `launch render`, vLLM's GPU-less render server (vLLM >= 0.18), whose
+parser `vllm launch` builds with its own subcommand class. Output (stdout): a JSON object
+with the vLLM version, the keys --kv-transfer-config accepts (for serve lines) and one
+verdict per line, in input order: {"id", "ok", "stage", "error"}.
 
 Each line goes through what `vllm serve` does before it loads a model: the `vllm` CLI's
 FlexibleArgumentParser with the `serve` subcommand built by `make_arg_parser`,
@@ -37,16 +40,35 @@ def _use_cpu_platform() -> str:
     return type(platforms.current_platform).__name__
 
 
-def _serve_parser() -> argparse.ArgumentParser:
-    """The top-level `vllm` parser with its `serve` subcommand, as the CLI builds it."""
-    from vllm.entrypoints.openai.cli_args import make_arg_parser
+def _parser(commands: set[str]) -> argparse.ArgumentParser:
+    """The top-level `vllm` parser with the subcommands these lines use, as the CLI builds
+    them (`serve` with make_arg_parser, `launch` with vLLM's LaunchSubcommand)."""
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
     parser = FlexibleArgumentParser(prog="vllm", description="vLLM CLI")
     subparsers = parser.add_subparsers(required=False, dest="subparser")
-    serve = subparsers.add_parser("serve", usage="vllm serve [model_tag] [options]")
-    make_arg_parser(serve)
+    if "serve" in commands:
+        from vllm.entrypoints.openai.cli_args import make_arg_parser
+
+        serve = subparsers.add_parser("serve", usage="vllm serve [model_tag] [options]")
+        make_arg_parser(serve)
+    if any(command.startswith("launch") for command in commands):
+        from vllm.entrypoints.cli.launch import LaunchSubcommand
+
+        LaunchSubcommand().subparser_init(subparsers)
     return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """The subcommand's own check of parsed arguments (both call validate_parsed_serve_args)."""
+    if args.subparser == "launch":
+        from vllm.entrypoints.cli.launch import LaunchSubcommand
+
+        LaunchSubcommand().validate(args)
+    else:
+        from vllm.entrypoints.openai.cli_args import validate_parsed_serve_args
+
+        validate_parsed_serve_args(args)
 
 
 def _kv_transfer_fields() -> list[str]:
@@ -65,18 +87,19 @@ def _error_text(error: BaseException, stderr: str) -> str:
     return " ".join(lines[start:])[:1000] or f"exit {error.code}"
 
 
-def judge(parser: argparse.ArgumentParser, argv: list[str]) -> dict[str, Any]:
-    """Run one command line through the serve pipeline; the first stage that rejects it."""
+def judge(parser: argparse.ArgumentParser, command: str, argv: list[str]) -> dict[str, Any]:
+    """Run one command line through the command's pipeline up to the engine arguments
+    (what `vllm serve` and `vllm launch render` both build before loading anything); the
+    first stage that rejects it."""
     from vllm.engine.arg_utils import AsyncEngineArgs
-    from vllm.entrypoints.openai.cli_args import validate_parsed_serve_args
 
     stage = "parse_args"
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured):
-            args = parser.parse_args(["serve", *argv])
+            args = parser.parse_args([*command.split(), *argv])
             stage = "validate_parsed_serve_args"
-            validate_parsed_serve_args(args)
+            _validate(args)
             if args.model_tag is not None:
                 args.model = args.model_tag
             stage = "from_cli_args"
@@ -93,10 +116,13 @@ def main() -> int:
     platform = _use_cpu_platform()
     import vllm
 
-    parser = _serve_parser()
-    verdicts = [{"id": line["id"], **judge(parser, list(line["argv"]))} for line in lines]
+    commands = {line.get("command", "serve") for line in lines}
+    parser = _parser(commands)
+    verdicts = [{"id": line["id"], **judge(parser, line.get("command", "serve"),
+                                           list(line["argv"]))} for line in lines]
+    fields = _kv_transfer_fields() if "serve" in commands else []
     json.dump({"vllm": vllm.__version__, "platform": platform,
-               "kv_transfer_fields": _kv_transfer_fields(), "verdicts": verdicts}, out)
+               "kv_transfer_fields": fields, "verdicts": verdicts}, out)
     out.write("\n")
     return 0
 
