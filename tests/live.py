@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from modelservice_tool import upstream
 from support import PRESETS, REPO, SHARED_CRDS, cluster_problem, render, sample_files, samples
 
 Obj = dict[str, Any]
@@ -226,20 +227,29 @@ def node_pool(preset: str) -> NodePool:
 
 
 # What the DRA drivers of the DRA presets' hardware publish for one node (a stand-in for the
-# driver's kubelet plugin, which this control plane does not run): DeviceClass -> (driver,
-# device attributes). GPU i and NIC i share a PCIe root, so a claim that pairs them with
-# matchAttribute resource.kubernetes.io/pcieRoot can be satisfied on every node.
-DRA_DEVICES: dict[str, tuple[str, Obj]] = {
-    "gpu.intel.com": ("gpu.intel.com", {"family": {"string": "Max"}}),
-    "gpu.nvidia.com": ("gpu.nvidia.com", {"productName": {"string": "NVIDIA H100 80GB HBM3"}}),
-    "dranet": ("dra.net", {"rdma": {"bool": True}}),
-}
+# driver's kubelet plugin, which this control plane does not run): per DeviceClass, the
+# driver and one real value of each attribute its source publishes
+# (modelservice_tool/contracts/dra/drivers.yaml). GPU i and NIC i share a PCIe root, so a
+# claim that pairs them with matchAttribute resource.kubernetes.io/pcieRoot can be
+# satisfied on every node.
+PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
+
+
+def dra_devices() -> dict[str, tuple[str, Obj]]:
+    """DeviceClass -> (driver, ResourceSlice device attributes), from the contract data."""
+    found: dict[str, tuple[str, Obj]] = {}
+    for device_class, entry in upstream.load("dra/drivers.yaml")["deviceClasses"].items():
+        attributes = {name: {spec["type"]: spec["example"]}
+                      for name, spec in (entry.get("attributes") or {}).items()}
+        if attributes:
+            found[device_class] = (entry["driver"], attributes)
+    return found
 
 
 def dra_objects(node: str) -> list[Obj]:
     """DeviceClasses and, for `node`, one ResourceSlice per driver with 8 devices."""
     objects: list[Obj] = []
-    for device_class, (driver, attributes) in DRA_DEVICES.items():
+    for device_class, (driver, attributes) in dra_devices().items():
         objects.append({
             "apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass",
             "metadata": {"name": device_class},
@@ -250,8 +260,7 @@ def dra_objects(node: str) -> list[Obj]:
             "spec": {"driver": driver, "nodeName": node,
                      "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
                      "devices": [{"name": f"dev-{index}", "attributes": {
-                         **attributes,
-                         "resource.kubernetes.io/pcieRoot": {"string": f"pci-{index}"}}}
+                         **attributes, PCIE_ROOT: {"string": f"pci-{index}"}}}
                          for index in range(ACCELERATORS_PER_NODE)]}})
     return objects
 
