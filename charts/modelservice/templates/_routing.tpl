@@ -55,7 +55,7 @@ chart refuses one they would reject instead of rendering a restart loop. */}}
 {{- define "ms.routing" -}}
 {{- $routing := dict
   "inferencePool" (dict "create" true "name" "" "failureMode" "FailClose")
-  "epp" (dict "enabled" true "replicas" 1 "profile" "auto" "nonCachedTokens" 16 "logVerbosity" 1 "secureServing" true
+  "epp" (dict "enabled" true "replicas" 1 "highAvailability" "activePassive" "profile" "auto" "nonCachedTokens" 16 "logVerbosity" 1 "secureServing" true
     "tracing" (dict "enabled" false "otlpEndpoint" "" "sampler" "parentbased_traceidratio" "samplerArg" "0.1"))
   "provider" (dict "name" "none")
   "objective" (dict "enabled" false "priority" 0 "criticality" "Standard")
@@ -64,6 +64,14 @@ chart refuses one they would reject instead of rendering a restart loop. */}}
   "kvTransfer" (dict "connector" "NixlConnector" "role" "kv_both" "sideChannelPort" 5600) -}}
 {{- include "ms.merge" (list $routing (.Values.routing | default dict)) -}}
 {{- toJson $routing -}}
+{{- end -}}
+
+{{/* "true" when the EPP runs leader election: more than one replica in the default
+active-passive mode (one leader serves, the others stand by). In active-active mode every
+replica serves (llm-d-router v0.10.0 docs/operations.md, "Scaling Modes"). */}}
+{{- define "ms.eppLeaderElection" -}}
+{{- $epp := (include "ms.routing" . | fromJson).epp -}}
+{{- if and (gt (int $epp.replicas) 1) (ne (toString $epp.highAvailability) "activeActive") }}true{{ end -}}
 {{- end -}}
 
 {{/* "true" when the prefill role is enabled (P/D disaggregation). */}}
