@@ -69,6 +69,29 @@ def test_the_epp_dials_the_port_each_rank_publishes_on(tmp_path: Path) -> None:
     assert f'"endpoint":"tcp://*:{socket_port}"' in flag
 
 
+def test_in_central_mode_the_engines_reach_the_socket_the_epp_binds(tmp_path: Path) -> None:
+    """Central mode: vLLM connects to the endpoint's host (it binds only `*` endpoints), the
+    EPP listens on its zmqEndpoint; the host is the EPP Service, whose port leads to it."""
+    objs = render_values(tmp_path, {"routing": {"epp": {
+        "replicas": 1, "precisePrefixCache": {"mode": "central"}}}}, *sample_files(SAMPLE))
+    events = plugin(epp_config(objs), "precise-prefix-cache-producer")["parameters"][
+        "kvEventsConfig"]
+    assert "discoverPods" not in events and events["topicFilter"] == "kv@"
+    bound = int(events["zmqEndpoint"].removeprefix("tcp://*:"))
+    engine = one(objs, "Deployment", "test-decode")["spec"]["template"]["spec"]["containers"][0]
+    flag = next(a for a in engine["args"] if a.startswith("--kv-events-config="))
+    endpoint = yaml.safe_load(flag.split("=", 1)[1])["endpoint"]
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    service = one(objs, "Service", "test-epp")
+    assert host == "test-epp.ns.svc"
+    service_port = next(p for p in service["spec"]["ports"] if p["port"] == int(port))
+    epp = one(objs, "Deployment", "test-epp")["spec"]["template"]["spec"]["containers"][0]
+    target = next(p for p in epp["ports"] if p["name"] == service_port["targetPort"])
+    assert target["containerPort"] == bound
+    assert not [p for p in engine["ports"] if p["name"].startswith("kv-events")]
+    assert [str(f) for f in run_contract_checks(objs)] == []
+
+
 def test_block_size_and_seed_agree_between_engine_and_producer() -> None:
     objs = objects()
     processor = plugin(epp_config(objs), "precise-prefix-cache-producer")["parameters"][

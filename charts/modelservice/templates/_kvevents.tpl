@@ -6,28 +6,45 @@ pkg/epp/framework/plugins/requestcontrol/dataproducer/{preciseprefixcache,tokeni
 apix/config/v1alpha1/endpointpickerconfig_types.go), its llm-d-kv-cache module (kvevents.Config,
 kvblock.TokenProcessorConfig) and vLLM's KVEventsConfig.
 
-"ms.kvEvents" returns JSON {enabled, port, blockSize, hashSeed, speculativeIndexing,
-tokenizer{backend, port, model, image, resources}} with the chart defaults filled in.
+"ms.kvEvents" returns JSON {enabled, mode, central, eppAddress, port, blockSize, hashSeed,
+speculativeIndexing, tokenizer{backend, port, model, image, resources}} with the chart
+defaults filled in.
+
+Two ways for the events to reach the EPP (llm-d-router v0.10.0 preciseprefixcache/producer.go
+and pkg/kvevents/zmq_subscriber.go; vLLM distributed/kv_events.py ZmqEventPublisher):
+- podDiscovery: every engine binds tcp://*:<port> (vLLM binds an endpoint with `*`) and the
+  EPP dials each pod it discovers, at port + data-parallel rank;
+- central: the EPP binds its kvEventsConfig.zmqEndpoint tcp://*:<port> and every engine
+  connects to the EPP Service at that port (vLLM connects to an endpoint with a host). vLLM
+  adds the data-parallel rank to the port, so ranks beyond the first would miss the one
+  socket, and the Service hands each engine to one EPP replica, so a second replica would
+  see part of the events: central mode needs one EPP replica and one rank per pod.
 */}}
 {{- define "ms.kvEvents" -}}
 {{- $root := . -}}
 {{- $epp := (include "ms.routing" $root | fromJson).epp -}}
-{{- $cfg := dict "port" 5557 "blockSize" 64 "hashSeed" "" "speculativeIndexing" false
+{{- $cfg := dict "mode" "podDiscovery" "port" 5557 "blockSize" 64 "hashSeed" "" "speculativeIndexing" false
   "tokenizer" (dict "backend" "vllm" "port" 8000 "model" "" "image" dict "resources" (dict "requests" (dict "cpu" "1" "memory" "2Gi") "limits" (dict "memory" "4Gi"))) -}}
 {{- include "ms.merge" (list $cfg ($epp.precisePrefixCache | default dict)) -}}
 {{- $_ := set $cfg "enabled" (and $epp.enabled (eq (toString $epp.profile) "precise-prefix-cache") (not $epp.config)) -}}
+{{- $_ = set $cfg "central" (and $cfg.enabled (eq (toString $cfg.mode) "central")) -}}
+{{- $_ = set $cfg "eppAddress" (printf "%s.%s.svc" (include "ms.eppName" $root) $root.Release.Namespace) -}}
+{{- if and $cfg.central (ne (int $epp.replicas) 1) -}}
+{{- fail (printf "routing.epp.precisePrefixCache.mode central: each engine connects to one EPP replica through the Service, so %d replicas would each index part of the KV-cache events: use 1 replica, or mode podDiscovery (every replica dials every pod)" (int $epp.replicas)) -}}
+{{- end -}}
 {{- toJson $cfg -}}
 {{- end -}}
 
-{{/* vLLM's --kv-events-config JSON for a role: publish over ZMQ on every pod address
-(the EPP dials each pod, pod-discovery mode), topic kv@<pod IP>:<engine port>@<model>.
-$(POD_IP) is expanded by Kubernetes from the container env. Call with (list $kv $port $model). */}}
+{{/* vLLM's --kv-events-config JSON for a role: publish over ZMQ, bound on every pod address
+(podDiscovery: the EPP dials each pod) or connected to the EPP Service (central), topic
+kv@<pod IP>:<engine port>@<model>. $(POD_IP) is expanded by Kubernetes from the container
+env. Call with (list $kv $port $model). */}}
 {{- define "ms.kvEventsConfig" -}}
 {{- $kv := index . 0 -}}
 {{- toJson (dict
   "enable_kv_cache_events" true
   "publisher" "zmq"
-  "endpoint" (printf "tcp://*:%d" (int $kv.port))
+  "endpoint" (printf "tcp://%s:%d" (ternary $kv.eppAddress "*" $kv.central) (int $kv.port))
   "topic" (printf "kv@$(POD_IP):%d@%s" (int (index . 1)) (index . 2))) -}}
 {{- end -}}
 
@@ -49,8 +66,9 @@ the JSON shape of "ms.eppProfileSpec". */}}
 {{- end -}}
 {{- $processor := dict "blockSizeTokens" (int $kv.blockSize) -}}
 {{- with $kv.hashSeed }}{{ $_ := set $processor "hashSeed" (toString .) }}{{ end -}}
-{{- $producer := dict "tokenProcessorConfig" $processor
-  "kvEventsConfig" (dict "topicFilter" "kv@" "discoverPods" true "podDiscoveryConfig" (dict "socketPort" (int $kv.port))) -}}
+{{- $events := dict "topicFilter" "kv@" "discoverPods" true "podDiscoveryConfig" (dict "socketPort" (int $kv.port)) -}}
+{{- if $kv.central }}{{ $events = dict "topicFilter" "kv@" "zmqEndpoint" (printf "tcp://*:%d" (int $kv.port)) }}{{ end -}}
+{{- $producer := dict "tokenProcessorConfig" $processor "kvEventsConfig" $events -}}
 {{- if $kv.speculativeIndexing }}{{ $_ := set $producer "speculativeIndexing" true }}{{ end -}}
 {{- toJson (dict
   "plugins" (list

@@ -166,6 +166,9 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
   {{- with include "ms.kvTransferArg" $root }}{{ $args = append $args (printf "--kv-transfer-config=%s" .) }}{{ end -}}
   {{- if $kvEvents.enabled -}}
+  {{- if and $kvEvents.central (gt $dpLocal 1) -}}
+  {{- fail (printf "%s: routing.epp.precisePrefixCache.mode central with %d data-parallel ranks per pod: vLLM publishes rank r's KV-cache events to the EPP port + r, but the EPP listens on one port: use mode podDiscovery (the EPP dials each rank's port), or one rank per pod (parallelism.dataLocal 1)" $role $dpLocal) -}}
+  {{- end -}}
   {{- $args = append $args (printf "--kv-events-config=%s" (include "ms.kvEventsConfig" (list $kvEvents $port $model.name))) -}}
   {{- if not (hasKey $userArgs "block-size") -}}
   {{- $args = append $args (printf "--block-size=%d" (int $kvEvents.blockSize)) -}}
@@ -281,7 +284,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "proxy" $proxy
   "pd" $pd
   "sideChannelPort" (int $routing.kvTransfer.sideChannelPort)
-  "kvEventsPorts" (ternary (until (int $dpLocal)) list $kvEvents.enabled)
+  "kvEventsPorts" (ternary (until (int $dpLocal)) list (and $kvEvents.enabled (not $kvEvents.central)))
   "kvEventsPort" (int $kvEvents.port)
   "model" $model
 ) -}}
