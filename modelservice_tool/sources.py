@@ -106,9 +106,9 @@ class _Builder:
                 raise UserError(f"{_location(self.name, key_node)}: keys must be plain scalars")
             key = str(self._scalars.construct_object(key_node))
             if key in result and self.last_key_wins:
-                self._forget((*path, key))
                 self.duplicates.append(((*path, key), self.locations[(*path, key)],
                                         _location(self.name, key_node)))
+                self._forget((*path, key))
                 del result[key]
             elif key in result:
                 first = self.locations[(*path, key)]

@@ -260,6 +260,32 @@ EXPECTED: dict[str, dict[str, Role]] = {
                                 "adapters": "/adapters"},
                        affinity=("NVIDIA-L4",)),
     },
+    # The serving paths (DRA, KV events, offloading): tests/test_import_serving_paths.py
+    # checks what the chart renders for them; here the rest of the pod, as for every file.
+    "v0.4-dra-pd-imex": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 2, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       port=8200, flags={"max-model-len": "16384", "tensor-parallel-size": "2"},
+                       env={"UCX_TLS": "cuda_ipc,cuda_copy,tcp"}),
+        "prefill": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 4, "Qwen/Qwen3-32B",
+                        "Qwen/Qwen3-32B", flags={"max-model-len": "16384"},
+                        env={"UCX_TLS": "cuda_ipc,cuda_copy,tcp"}),
+    },
+    "v0.4-precise-prefix-cache": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 8, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       flags={"block-size": "64", "gpu-memory-utilization": "0.95",
+                              "tensor-parallel-size": "2"},
+                       env={"POD_IP": POD_IP, "PYTHONHASHSEED": "42",
+                            "VLLM_LOGGING_LEVEL": "INFO"},
+                       accelerators={"nvidia.com/gpu": 2}),
+    },
+    "v0.4-pd-offload": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 2, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       port=8200, flags={"max-model-len": "32768"},
+                       accelerators={"nvidia.com/gpu": 2}),
+        "prefill": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 4, "Qwen/Qwen3-32B",
+                        "Qwen/Qwen3-32B", flags={"max-model-len": "32768"},
+                        accelerators={"nvidia.com/gpu": 1}),
+    },
 }
 
 
