@@ -279,23 +279,37 @@ def test_connectors_kv_offload_cannot_render_stay_raw(tmp_path: Path, config: di
     assert _transfer(_engine(objects, "case-decode")) == config
 
 
-def test_offloading_on_one_role_of_prefill_decode_is_reported(tmp_path: Path) -> None:
-    nixl = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
+NIXL = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
+LMCACHE_ENV = ("      env:\n        - name: LMCACHE_MAX_LOCAL_CPU_SIZE\n"
+               "          value: \"40\"\n")
+
+
+@pytest.mark.parametrize(("offload", "env"), [
+    ({"kv_connector": "OffloadingConnector", "kv_role": "kv_both",
+      "kv_connector_extra_config": {"cpu_bytes_to_use": 16 * GIB}}, ""),
+    ({"kv_connector": "LMCacheConnectorV1", "kv_role": "kv_both"}, LMCACHE_ENV),
+])
+def test_offloading_on_one_role_of_prefill_decode_is_reported(
+        tmp_path: Path, offload: dict[str, Any], env: str) -> None:
+    """kvOffload is one setting for both roles: a decode-only tier is not converted (the
+    report keeps the connector), and LMCache's variables stay on decode."""
     multi = {"kv_connector": "MultiConnector", "kv_role": "kv_both",
-             "kv_connector_extra_config": {"connectors": [nixl, {
-                 "kv_connector": "OffloadingConnector", "kv_role": "kv_both",
-                 "kv_connector_extra_config": {"cpu_bytes_to_use": 16 * GIB}}]}}
+             "kv_connector_extra_config": {"connectors": [NIXL, offload]}}
     role = ("{name}:\n  replicas: 1\n  containers:\n    - name: vllm\n"
             "      image: ghcr.io/llm-d/llm-d-cuda:v0.4.0\n      modelCommand: vllmServe\n"
-            "      args: ['--kv-transfer-config={config}']\n")
+            "      args: ['--kv-transfer-config={config}']\n{env}")
     text = ("modelArtifacts:\n  uri: hf://Qwen/Qwen3-8B\naccelerator:\n  type: nvidia\n"
-            + role.format(name="decode", config=json.dumps(multi))
-            + role.format(name="prefill", config=json.dumps(nixl)))
+            + role.format(name="decode", config=json.dumps(multi), env=env)
+            + role.format(name="prefill", config=json.dumps(NIXL), env=""))
     values, attention, objects = _converted(tmp_path, text)
     assert "only decode offloaded KV blocks" in attention["kvOffload"]
-    assert "cpu_bytes_to_use" in attention["kvOffload"]
+    assert offload["kv_connector"] in attention["kvOffload"]
+    _no_validation_findings(attention)
     assert "kvOffload" not in values
-    assert _transfer(_engine(objects, "case-decode")) == nixl
+    decode = _engine(objects, "case-decode")
+    assert _transfer(decode) == NIXL
+    if env:
+        assert _env(decode)["LMCACHE_MAX_LOCAL_CPU_SIZE"] == "40"
 
 
 # --- duplicate keys ---------------------------------------------------------------------
@@ -310,8 +324,12 @@ DUPLICATE = ("modelArtifacts:\n  uri: hf://Qwen/Qwen3-8B\naccelerator:\n  type: 
 def test_a_duplicate_key_converts_as_helm_reads_it(tmp_path: Path) -> None:
     path = tmp_path / "in.yaml"
     path.write_text(DUPLICATE)
-    result = run(str(path), "-o", str(tmp_path / "out.yaml"))
+    report = tmp_path / "report.json"
+    result = run(str(path), "-o", str(tmp_path / "out.yaml"), "--report", str(report))
     assert result.exit_code == 0, result.stderr
+    entry = next(e for e in json.loads(report.read_text())["entries"]
+                 if e["target"] == "decode.replicas" and e["status"] == "needs attention")
+    assert entry["location"].endswith("in.yaml:11:3")
     assert "in.yaml:6:3 and again at" in result.stderr
     assert "in.yaml:11:3" in result.stderr
     assert "the last one wins, as in helm" in result.stderr

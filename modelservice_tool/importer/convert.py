@@ -169,7 +169,8 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
     ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
     for path, first, last in source.duplicates:
         ctx.report.unmapped(None, f"duplicate key: set at {first} and again at {last}; the "
-                            "last one wins, as in helm: delete the other", format_path(path))
+                            "last one wins, as in helm: delete the other", format_path(path),
+                            last)
     artifacts = convert_artifacts(ctx)
     on = {role: enabled(ctx, role) for role in ("decode", "prefill")}
     pd = on["decode"] and on["prefill"]
@@ -222,7 +223,7 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         values["monitoring"] = monitoring
     convert_toplevel(ctx, list(roles.values()), values)
     report_global(ctx, {res.old_type for res in roles.values()})
-    report_global_dra(ctx, {res.dra_type for res in roles.values() if res.dra_type})
+    report_global_dra(ctx, {role: res.dra_type for role, res in roles.items() if res.dra_type})
     _leftovers(ctx)
     values = {k: v for k, v in values.items() if v not in ({}, None)}
     ctx.report.retarget(_role_target(values))

@@ -34,6 +34,10 @@ NEW_CLASSES = {"nvidia": "gpu.nvidia.com", "amd": "gpu.amd.com",
                "intel-gaudi": "gaudi.intel.com", "intel-xe": "gpu.intel.com",
                "google-tpu": "tpu.google.com"}
 RESERVED_CLAIM = "accelerators"  # this chart's own accelerator claim
+_CLAIM_NOTE = ("one ResourceClaimTemplate per role ({roles}) from "
+               "accelerator.resourceClaimTemplates.<type>, named <role name>-<hash of its spec> "
+               "(was <template name>-<role>), claimed as `accelerators`; no device-plugin "
+               "resource is requested")
 
 
 def dra_enabled(ctx: Context, role: str) -> bool:
@@ -116,10 +120,8 @@ def convert_dra(ctx: Context, role: str, old_type: str, accelerator: dict[str, A
         ctx.report.unmapped(source, f"match {config['match']!r}: this chart's claim asks for "
                             "an exact count (`exactly`); check the devices it gets",
                             (role, "accelerator", "dra"))
-    ctx.report.mapped(source, (role, "accelerator", "dra"), (
-        f"a ResourceClaimTemplate for {role} from accelerator.resourceClaimTemplates."
-        f"{old_type}, named <{role} name>-<hash of its spec> instead of "
-        f"{config.get('name') or old_type}-{role}; no device-plugin resource is requested"))
+    if source == own:  # the global switch is reported once, by report_global_dra
+        ctx.report.mapped(source, (role, "accelerator", "dra"), _CLAIM_NOTE.format(roles=role))
     return dra
 
 
@@ -148,14 +150,20 @@ def convert_claims(ctx: Context, path: KeyPath, claims: Any, role: str
     return out
 
 
-def report_global_dra(ctx: Context, used: set[str]) -> None:
+def report_global_dra(ctx: Context, claimed: dict[str, str]) -> None:
     """Report the top-level DRA keys once: `accelerator.dra`, the resourceClaimTemplates of
-    each type (used by a DRA role or not) and a v0.3 `dra` block."""
+    each type (used by a DRA role or not) and a v0.3 `dra` block. `claimed`: the old
+    accelerator type of each role converted to a DRA claim."""
+    by_global = [r for r in claimed if not ctx.present((r, "accelerator", "dra"))]
     if ctx.present((*BASE, "dra")) and not ctx.get((*BASE, "dra")):
         ctx.report.skipped((*BASE, "dra"), "off")
+    elif by_global:
+        ctx.report.mapped((*BASE, "dra"), (by_global[0], "accelerator", "dra"),
+                          _CLAIM_NOTE.format(roles=" and ".join(by_global)))
     elif ctx.present((*BASE, "dra")) and not any(
             e.source == (*BASE, "dra") for e in ctx.report.entries):
         ctx.report.skipped((*BASE, "dra"), "every role sets its own accelerator.dra")
+    used = set(claimed.values())
     for name in ctx.get((*BASE, "resourceClaimTemplates")) or {}:
         path = (*BASE, "resourceClaimTemplates", name)
         if name in used:

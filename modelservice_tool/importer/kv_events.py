@@ -50,6 +50,9 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
     if not bind:
         note += (f"; vLLM connected out to {endpoint} before (a subscriber of a separate "
                  "release), which this chart's EPP replaces")
+    if "publisher" not in config:
+        note += ("; the flag named no publisher (vLLM versions whose default was `null` "
+                 "published nothing): the chart sets zmq")
     ctx.report.mapped(where, ("routing", "epp", "precisePrefixCache"), note + "; topic "
                       "kv@<pod IP>:<port>@<model>")
     for key in sorted(set(config) - set(KNOWN)):

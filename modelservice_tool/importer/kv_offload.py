@@ -21,6 +21,7 @@ SUPPORTED = ("OffloadingConnector", "LMCacheConnectorV1")
 GIB = 1 << 30
 TOP_KEYS = ("kv_connector", "kv_role", "kv_connector_extra_config")
 FLAG = "kv-transfer-config"
+LMCACHE_ENV = ("LMCACHE_LOCAL_CPU", "LMCACHE_MAX_LOCAL_CPU_SIZE")
 
 
 def split(config: dict[str, Any], pd: bool) -> tuple[dict[str, Any] | None,
@@ -48,10 +49,9 @@ def _number(text: Any) -> float | None:
         return None
 
 
-def offload_values(ctx: Context, result: RoleResult, connector: dict[str, Any]
+def offload_values(result: RoleResult, connector: dict[str, Any]
                    ) -> tuple[dict[str, Any] | None, str]:
-    """(kvOffload values, "") for a connector the chart renders the same, else (None, why).
-    Moves the LMCache sizing variables out of the role's env when it converts."""
+    """(kvOffload values, "") for a connector the chart renders the same, else (None, why)."""
     name = connector["kv_connector"]
     extra = dict(connector.get("kv_connector_extra_config") or {})
     if connector.get("kv_role", "kv_both") != "kv_both":
@@ -77,11 +77,6 @@ def offload_values(ctx: Context, result: RoleResult, connector: dict[str, Any]
                           "(LMCACHE_LOCAL_CPU, LMCACHE_MAX_LOCAL_CPU_SIZE): kvOffload.cpuGiB "
                           "sizes it")
         values["cpuGiB"] = int(size)
-        for variable in ("LMCACHE_LOCAL_CPU", "LMCACHE_MAX_LOCAL_CPU_SIZE"):
-            _, source = take_env(ctx, result, variable)
-            if source is not None:
-                ctx.report.mapped(source, ("kvOffload", "cpuGiB"), "the chart sets the "
-                                  "variable from kvOffload")
     if extra:
         values["extraConfig"] = extra
     return values, ""
@@ -109,7 +104,7 @@ def convert_kv_offload(ctx: Context, roles: list[RoleResult], pd: bool) -> dict[
                                     "whole in routing.kvTransfer; check it",
                                     ("routing", "kvTransfer"))
             continue
-        values, why = offload_values(ctx, result, offload)
+        values, why = offload_values(result, offload)
         if values is None:
             if pd:
                 ctx.report.unmapped(None, f"{role}: offloading connector {json.dumps(offload)} "
@@ -139,4 +134,16 @@ def convert_kv_offload(ctx: Context, roles: list[RoleResult], pd: bool) -> dict[
     if any(v != values[0] for v in values[1:]):
         ctx.report.unmapped(None, "decode and prefill offloaded differently; the chart uses "
                             "one kvOffload for both: the decode one was kept", "kvOffload")
+    if values[0]["connector"] == "LMCacheConnectorV1":
+        for result in roles:
+            _take_lmcache_env(ctx, result)
     return values[0]
+
+
+def _take_lmcache_env(ctx: Context, result: RoleResult) -> None:
+    """The LMCache sizing variables leave the env: the chart sets them from kvOffload."""
+    for variable in LMCACHE_ENV:
+        _, source = take_env(ctx, result, variable)
+        if source is not None:
+            ctx.report.mapped(source, ("kvOffload", "cpuGiB"), "the chart sets the variable "
+                              "from kvOffload")
