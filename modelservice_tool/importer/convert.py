@@ -163,8 +163,9 @@ def convert_source(source: ValuesSource, chart: Path) -> Conversion:
 
 
 def _convert(source: ValuesSource, chart: Path) -> Conversion:
-    """The conversion steps: model, roles (with their multi-node layout and autoscaling),
-    LoRA, routing, shared blocks, monitoring, top level, checks."""
+    """The conversion steps: model, roles (with their multi-node layout, DRA claims and
+    autoscaling), offloading connectors, KV events, LoRA, routing, shared blocks,
+    monitoring, top level, checks."""
     generation = detect_generation(source.data)
     ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
     for path, first, last in source.duplicates:

@@ -1,7 +1,7 @@
 """Dynamic Resource Allocation of the old chart -> `<role>.accelerator.dra` and
 `<role>.resourceClaims`.
 
-The old chart (llm-d-modelservice v0.4.5 and later: templates/_helpers-dra.tpl and
+The old chart (llm-d-modelservice v0.4.1 and later: templates/_helpers-dra.tpl and
 resource-claim-template.yaml) takes a role's accelerators from a ResourceClaimTemplate when
 `<role>.accelerator.dra` (else `accelerator.dra`) is true. The template's settings come from
 `accelerator.resourceClaimTemplates.<accelerator type>` layered over the chart's defaults

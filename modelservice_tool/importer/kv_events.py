@@ -75,6 +75,10 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
                           "the chart sets PYTHONHASHSEED and hashes the EPP's blocks alike")
     elif seed is not None:
         result.values["engine"].setdefault("env", {})["PYTHONHASHSEED"] = seed
+        ctx.report.unmapped(source, "not a literal seed: kept in the env, but the EPP hashes "
+                            "blocks without it; set routing.epp.precisePrefixCache.hashSeed "
+                            "to the same value", (result.facts.role, "engine", "env",
+                                                  "PYTHONHASHSEED"))
     return settings
 
 
