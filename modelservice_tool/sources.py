@@ -1,8 +1,9 @@
 """Loading values files with the file:line:col of every key and value.
 
 PyYAML's composer gives node positions; values are built from the nodes ourselves so that
-each key path maps to where it was written. Duplicate keys, non-mapping documents and YAML
-syntax errors become UserErrors that name the file, line and column.
+each key path maps to where it was written. Duplicate keys (unless the caller lets the last
+one win, as helm does), non-mapping documents and YAML syntax errors become UserErrors that
+name the file, line and column.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class ValuesSource:
     name: str
     data: dict[str, Any]
     locations: dict[KeyPath, Location] = field(default_factory=dict)
+    # (key path, where it was first set, where it was set again) when duplicates were let
+    # through (`parse_values(..., last_key_wins=True)`); the last one holds, as in helm.
+    duplicates: list[tuple[KeyPath, Location, Location]] = field(default_factory=list)
 
 
 def format_path(path: KeyPath) -> str:
@@ -76,9 +80,11 @@ def _location(name: str, node: yaml.Node) -> Location:
 class _Builder:
     """Python values from a composed node tree, recording each key path's location."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, last_key_wins: bool = False) -> None:
         self.name = name
+        self.last_key_wins = last_key_wins
         self.locations: dict[KeyPath, Location] = {}
+        self.duplicates: list[tuple[KeyPath, Location, Location]] = []
         self._scalars = _HelmConstructor("")
 
     def build(self, node: yaml.Node, path: KeyPath = ()) -> Any:
@@ -99,7 +105,12 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise UserError(f"{_location(self.name, key_node)}: keys must be plain scalars")
             key = str(self._scalars.construct_object(key_node))
-            if key in result:
+            if key in result and self.last_key_wins:
+                self.duplicates.append(((*path, key), self.locations[(*path, key)],
+                                        _location(self.name, key_node)))
+                self._forget((*path, key))
+                del result[key]
+            elif key in result:
                 first = self.locations[(*path, key)]
                 raise UserError(
                     f"{_location(self.name, key_node)}: duplicate key "
@@ -110,14 +121,21 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         return result
 
+    def _forget(self, path: KeyPath) -> None:
+        """Drop the locations of an earlier value at `path` and below (it was replaced)."""
+        for known in [p for p in self.locations if p[:len(path)] == path]:
+            del self.locations[known]
+
 
 def _line(text: str, index: int) -> str:
     lines = text.splitlines()
     return lines[index] if 0 <= index < len(lines) else ""
 
 
-def parse_values(text: str, name: str) -> ValuesSource:
-    """Values from YAML text; `name` is used in locations and errors."""
+def parse_values(text: str, name: str, last_key_wins: bool = False) -> ValuesSource:
+    """Values from YAML text; `name` is used in locations and errors. A duplicate key is an
+    error unless `last_key_wins` (then, as helm does, the last one holds and the source
+    lists it in `duplicates`)."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
@@ -136,9 +154,9 @@ def parse_values(text: str, name: str) -> ValuesSource:
             f"{_location(name, node)}: a values file must be a mapping of keys "
             f"(e.g. `model: {{uri: hf://org/model}}`), not a {node.id}"
         )
-    builder = _Builder(name)
+    builder = _Builder(name, last_key_wins)
     data = builder.build(node)
-    return ValuesSource(name, data, builder.locations)
+    return ValuesSource(name, data, builder.locations, builder.duplicates)
 
 
 def display_path(path: Path) -> str:
@@ -149,8 +167,9 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_values_file(path: Path) -> ValuesSource:
-    """Values from a file, with clean errors for missing, unreadable or non-UTF-8 files."""
+def load_values_file(path: Path, last_key_wins: bool = False) -> ValuesSource:
+    """Values from a file, with clean errors for missing, unreadable or non-UTF-8 files
+    (`last_key_wins`: see parse_values)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -159,4 +178,4 @@ def load_values_file(path: Path) -> ValuesSource:
         raise UserError(f"{path} is a directory, not a values file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"cannot read values file {path}: {error}") from None
-    return parse_values(text, display_path(path))
+    return parse_values(text, display_path(path), last_key_wins)

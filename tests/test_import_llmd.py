@@ -35,6 +35,7 @@ ACCELERATORS = ("nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi", "google.com/
 # Custom commands that take their parallelism from shell variables.
 SHELL_PARALLELISM = ("v0.3-pvc-hf-custom", "v0.3-wide-ep-lws")
 SUPPORT = ChartSupport.load(CHART)
+KUBE = "1.34"  # the first Kubernetes with resource.k8s.io/v1 (DRA claims of v0.4 files)
 needs_routing = pytest.mark.skipif(not SUPPORT.has("routing", "kvTransfer"),
                                    reason="this chart version has no routing values")
 
@@ -100,7 +101,7 @@ def test_every_input_key_is_in_the_report(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_rendered_objects_are_valid_kubernetes(converted: dict[str, Path], name: str) -> None:
-    schemas = KubernetesSchemas("1.33")
+    schemas = KubernetesSchemas(KUBE)
     core = [obj for obj in objects(converted, name)
             if schemas.validator(obj["kind"], obj["apiVersion"])]
     assert any(obj["kind"] == "Deployment" for obj in core)
@@ -115,7 +116,7 @@ def test_rendered_custom_resources_are_valid(converted: dict[str, Path], name: s
     if crds is None:
         pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
     rendered = objects(converted, name)
-    assert [str(p) for p in validate_manifests(rendered, KubernetesSchemas("1.33"), crds)] == []
+    assert [str(p) for p in validate_manifests(rendered, KubernetesSchemas(KUBE), crds)] == []
     findings = run_checks(rendered)
     if name in SHELL_PARALLELISM:  # the check cannot read `--tensor-parallel-size $TP_SIZE`
         findings = [f for f in findings if f.check != "accelerators"]
@@ -212,7 +213,7 @@ EXPECTED: dict[str, dict[str, Role]] = {
                               "otlp-traces-endpoint": "http://otel-collector.observability:4317"},
                        env={"SERVED_NAME": "ibm-granite/granite-3.3-8b-instruct",
                             "OTEL_TRACES_SAMPLER_ARG": "0.1"},
-                       accelerators={"nvidia.com/gpu": 2},
+                       accelerators={},  # claimed through DRA
                        volumes={"model-storage": "/model-cache"}),
         "prefill": Role("ghcr.io/llm-d/llm-d-hpu:v0.4.0", None, "/model-cache",
                         "ibm-granite/granite-3.3-8b-instruct",
@@ -258,6 +259,32 @@ EXPECTED: dict[str, dict[str, Role]] = {
                                 "lora-support-chat": "/lora-pvc/support-chat",
                                 "adapters": "/adapters"},
                        affinity=("NVIDIA-L4",)),
+    },
+    # The serving paths (DRA, KV events, offloading): tests/test_import_serving_paths.py
+    # checks what the chart renders for them; here the rest of the pod, as for every file.
+    "v0.4-dra-pd-imex": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 2, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       port=8200, flags={"max-model-len": "16384", "tensor-parallel-size": "2"},
+                       env={"UCX_TLS": "cuda_ipc,cuda_copy,tcp"}),
+        "prefill": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 4, "Qwen/Qwen3-32B",
+                        "Qwen/Qwen3-32B", flags={"max-model-len": "16384"},
+                        env={"UCX_TLS": "cuda_ipc,cuda_copy,tcp"}),
+    },
+    "v0.4-precise-prefix-cache": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 8, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       flags={"block-size": "64", "gpu-memory-utilization": "0.95",
+                              "tensor-parallel-size": "2"},
+                       env={"POD_IP": POD_IP, "PYTHONHASHSEED": "42",
+                            "VLLM_LOGGING_LEVEL": "INFO"},
+                       accelerators={"nvidia.com/gpu": 2}),
+    },
+    "v0.4-pd-offload": {
+        "decode": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 2, "Qwen/Qwen3-32B", "Qwen/Qwen3-32B",
+                       port=8200, flags={"max-model-len": "32768"},
+                       accelerators={"nvidia.com/gpu": 2}),
+        "prefill": Role("ghcr.io/llm-d/llm-d-cuda:v0.4.0", 4, "Qwen/Qwen3-32B",
+                        "Qwen/Qwen3-32B", flags={"max-model-len": "32768"},
+                        accelerators={"nvidia.com/gpu": 1}),
     },
 }
 
@@ -638,10 +665,11 @@ def test_unmappable_input_is_reported_with_a_reason() -> None:
     assert "LWS_* variables" in wide["multinode"]
     assert "decode.subGroupPolicy" in wide
     oci = _attention("v0.4-heterogeneous-oci")
-    for key in ("requester", "decode.accelerator.dra", "decode.resourceClaims",
-                "decode.containers[0].resources.claims", "decode.extraConfig.runtimeClassName",
-                "tracing"):
+    for key in ("requester", "decode.extraConfig.runtimeClassName", "tracing"):
         assert key in oci, key
+    for key in ("decode.accelerator.dra", "decode.resourceClaims[0]",
+                "decode.containers[0].resources.claims"):
+        assert key not in oci, key
     assert "dual-pod" in oci["requester"]
     assert "average CPU utilization" in oci["prefill.autoscaling.enabled"]
     assert "Remove the external autoscaler" in oci["prefill.autoscaling.enabled"]

@@ -78,22 +78,3 @@ def report_global(ctx: Context, used_types: set[str]) -> None:
                               f"added to the engine of every {name} role")
         else:
             ctx.report.skipped((*base, "env", name), f"no role uses accelerator type {name!r}")
-    for role in ("decode", "prefill"):
-        if ctx.get((role, "accelerator", "dra")):
-            ctx.report.unmapped((role, "accelerator", "dra"), "not converted yet: the role "
-                                "requests the device-plugin resource; write "
-                                f"{role}.accelerator.dra by hand (docs/serving-paths.md)")
-        elif ctx.present((role, "accelerator", "dra")):
-            ctx.report.skipped((role, "accelerator", "dra"), "off")
-    if ctx.get((*base, "dra")):
-        ctx.report.unmapped((*base, "dra"), "not converted yet: roles request the "
-                            "device-plugin resource; write pod.accelerator.dra by hand "
-                            "(docs/serving-paths.md)")
-    elif ctx.present((*base, "dra")):
-        ctx.report.skipped((*base, "dra"), "off")
-    if ctx.present((*base, "resourceClaimTemplates")):
-        claims = ctx.get((*base, "dra"))
-        (ctx.report.unmapped if claims else ctx.report.skipped)(
-            (*base, "resourceClaimTemplates"), "ResourceClaimTemplates (DRA) are not converted "
-            "yet: pod.accelerator.dra renders one per role"
-            + ("" if claims else "; unused while dra is off"))

@@ -12,11 +12,14 @@ from typing import Any
 from ..errors import UserError
 from ..layering import layer
 from ..layers_io import schema_problems
-from ..sources import KeyPath, ValuesSource, load_values_file, parse_values
+from ..sources import KeyPath, ValuesSource, format_path, load_values_file, parse_values
 from .accelerators import report_global
 from .artifacts import convert_artifacts
 from .context import Context
+from .dra import report_global_dra
 from .hoist import hoist
+from .kv_events import convert_kv_events
+from .kv_offload import convert_kv_offload
 from .lora import convert_lora
 from .monitoring import convert_monitoring
 from .presets_match import closest_preset
@@ -37,7 +40,7 @@ POD_ORDER = ("accelerator", "resources", "nodeSelector", "tolerations", "affinit
              "priorityClassName", "schedulerName", "podAnnotations", "podLabels",
              "podSecurityContext", "securityContext", "imagePullSecrets", "volumes",
              "volumeMounts", "initContainers", "sidecars", "shm", "probes",
-             "terminationGracePeriodSeconds")
+             "terminationGracePeriodSeconds", "resourceClaims")
 ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER, "autoscaling",
               "multiNode")
 ENGINE_ORDER = ("image", "mode", "command", "port", "args", "extraArgs", "env")
@@ -160,10 +163,15 @@ def convert_source(source: ValuesSource, chart: Path) -> Conversion:
 
 
 def _convert(source: ValuesSource, chart: Path) -> Conversion:
-    """The conversion steps: model, roles (with their multi-node layout and autoscaling),
-    LoRA, routing, shared blocks, monitoring, top level, checks."""
+    """The conversion steps: model, roles (with their multi-node layout, DRA claims and
+    autoscaling), offloading connectors, KV events, LoRA, routing, shared blocks,
+    monitoring, top level, checks."""
     generation = detect_generation(source.data)
     ctx = Context(source, Report(source), ChartSupport.load(chart), generation)
+    for path, first, last in source.duplicates:
+        ctx.report.unmapped(None, f"duplicate key: set at {first} and again at {last}; the "
+                            "last one wins, as in helm: delete the other", format_path(path),
+                            last)
     artifacts = convert_artifacts(ctx)
     on = {role: enabled(ctx, role) for role in ("decode", "prefill")}
     pd = on["decode"] and on["prefill"]
@@ -177,6 +185,9 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         raise UserError(f"{source.name}: neither decode nor prefill renders any pod "
                         "(create false or replicas 0): nothing to convert")
     _apply_tracing(ctx, roles)
+    offload = convert_kv_offload(ctx, list(roles.values()), pd)
+    events = convert_kv_events(ctx, list(roles.values()), pd,
+                               "" if artifacts.scheme == "hf" else artifacts.served_name)
     lora = convert_lora(ctx, list(roles.values()), artifacts)
     values: dict[str, Any] = {"model": artifacts.model}
     routing, engine_port = convert_routing(ctx, list(roles.values()), pd)
@@ -199,8 +210,12 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         values["decode"] = {"enabled": False}
     if "prefill" in blocks:
         values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], ROLE_ORDER)}
+    if events:
+        routing["epp"] = {**routing.get("epp", {}), **events}
     if routing:
         values["routing"] = ordered(routing, ROUTING_ORDER)
+    if offload:
+        values["kvOffload"] = offload
     if lora:
         values["lora"] = lora
     epp = (routing.get("epp") or {}).get("enabled", True) is not False
@@ -209,6 +224,7 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
         values["monitoring"] = monitoring
     convert_toplevel(ctx, list(roles.values()), values)
     report_global(ctx, {res.old_type for res in roles.values()})
+    report_global_dra(ctx, {role: res.dra_type for role, res in roles.items() if res.dra_type})
     _leftovers(ctx)
     values = {k: v for k, v in values.items() if v not in ({}, None)}
     ctx.report.retarget(_role_target(values))
@@ -250,5 +266,6 @@ def validation_problems(text: str, chart: Path) -> list[str]:
 
 
 def convert_file(path: Path, chart: Path) -> Conversion:
-    """Convert the values file at `path` (located errors for unreadable or bad YAML)."""
-    return convert_source(load_values_file(path), chart)
+    """Convert the values file at `path` (located errors for unreadable or bad YAML). A
+    duplicate key is converted as helm reads it (the last one wins) and reported."""
+    return convert_source(load_values_file(path, last_key_wins=True), chart)

@@ -32,6 +32,7 @@ class EngineResult:
     text: str = ""  # command and args joined, to look for environment variables used
     sources: dict[str, KeyPath] = field(default_factory=dict)  # engine.args key -> input
     lora: LoraArgs | None = None  # LoRA flags, held back for the shared `lora` block
+    kv_events: dict[str, Any] | None = None  # --kv-events-config, for the kv_events step
 
 
 def split_image(reference: str) -> dict[str, str] | None:
@@ -119,10 +120,17 @@ def _managed(ctx: Context, where: KeyPath, flag: str, value: Any, facts: RoleFac
     elif flag == "kv-transfer-config" and facts.kv_managed:
         if isinstance(value, dict):
             out.kv_config = value
+            out.sources[flag] = where
             ctx.report.mapped(where, ("routing", "kvTransfer"), "the chart renders the flag for "
                               "prefill/decode from these values")
         else:
             ctx.report.unmapped(where, "not a JSON object: set routing.kvTransfer by hand")
+    elif flag == "kv-transfer-config" and isinstance(value, dict):
+        out.kv_config = value  # an offloading connector, or kept raw: the kv_offload step
+        out.sources[flag] = where
+    elif flag == "kv-events-config" and isinstance(value, dict):
+        out.kv_events = value  # precise prefix-cache values, or kept raw: the kv_events step
+        out.sources[flag] = where
     else:
         return False
     return True

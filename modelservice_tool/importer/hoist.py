@@ -12,7 +12,8 @@ ROLE_ONLY = ("enabled", "replicas", "parallelism", "engine", "service", "strateg
 # is shared whole or not at all.
 ENTRY_MAPS = ("args", "env", "resources", "requests", "limits", "accelerator", "nodeSelector",
               "tolerations", "podAnnotations", "podLabels", "imagePullSecrets", "volumes",
-              "volumeMounts", "initContainers", "sidecars", "probes", "shm")
+              "volumeMounts", "initContainers", "sidecars", "probes", "shm",
+              "resourceClaims")
 
 
 def split_common(a: dict[str, Any], b: dict[str, Any]

@@ -62,8 +62,10 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     covered: set[KeyPath] = field(default_factory=set)
 
-    def _add(self, status: Status, source: KeyPath | None, target: Target, detail: str) -> None:
-        location = self.source.locations.get(source) if source else None
+    def _add(self, status: Status, source: KeyPath | None, target: Target, detail: str,
+             location: Location | None = None) -> None:
+        if source:
+            location = self.source.locations.get(source)
         self.entries.append(Entry(status, source, target, detail, location))
 
     def mapped(self, source: KeyPath, target: Target, detail: str = "") -> None:
@@ -78,9 +80,11 @@ class Report:
         """An input key the new chart does not need, and why."""
         self._add(Status.SKIPPED, source, "", reason)
 
-    def unmapped(self, source: KeyPath | None, reason: str, target: Target = "") -> None:
-        """An input key (or behaviour) that could not be carried over: the user must act."""
-        self._add(Status.UNMAPPED, source, target, reason)
+    def unmapped(self, source: KeyPath | None, reason: str, target: Target = "",
+                 location: Location | None = None) -> None:
+        """An input key (or behaviour) that could not be carried over: the user must act.
+        `location` places an entry that claims no input key (e.g. a duplicate key)."""
+        self._add(Status.UNMAPPED, source, target, reason, location)
 
     def retarget(self, move: Callable[[KeyPath], KeyPath]) -> None:
         """Rewrite every key-path target (e.g. after role settings moved to shared ones)."""

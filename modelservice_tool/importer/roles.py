@@ -3,15 +3,17 @@ parallelism, the engine container, accelerators, volumes, containers and pod set
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..sources import KeyPath
 from . import containers as ctrs
 from . import podspec
 from .accelerators import role_accelerator, type_env
 from .artifacts import Artifacts
 from .autoscaling import convert_autoscaling
 from .context import Context, RoleFacts
+from .dra import convert_claims, convert_dra
 from .engine import convert_engine
 from .env import convert_env, used_old_chart_vars
 from .layout import Layout, convert_group_key, convert_layout
@@ -51,6 +53,9 @@ class RoleResult:
     side_channel: int | None = None
     revision: str | None = None
     lora: LoraArgs | None = None
+    dra_type: str | None = None  # old accelerator type claimed through DRA
+    kv_events: dict[str, Any] | None = None  # --kv-events-config of a vLLM engine
+    flag_sources: dict[str, KeyPath] = field(default_factory=dict)  # engine flag -> input
 
 
 def enabled(ctx: Context, role: str) -> bool:
@@ -133,9 +138,9 @@ def _role_keys(ctx: Context, role: str, pod: dict[str, Any], layout: Layout) -> 
         elif key in LWS_ONLY:
             convert_group_key(ctx, path, value, layout)
         elif key == "resourceClaims":
-            (ctx.report.unmapped if value else ctx.report.skipped)(path, (
-                "Dynamic Resource Allocation claims are not supported: add them with a "
-                "kustomize patch" if value else "empty"))
+            claims = convert_claims(ctx, path, value, role)
+            if claims:
+                pod["resourceClaims"] = claims
         elif value is not None:
             podspec.convert_pod_field(ctx, path, key, value, role, pod)
 
@@ -187,8 +192,12 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
         ctx.report.skipped((role, "acceleratorTypes"), "no labelKey with labelValues: no "
                            "node affinity (the old chart rendered none either, or an invalid "
                            "one)")
+    dra = convert_dra(ctx, role, accelerator.old_type, pod["accelerator"],
+                      (layout.per_pod, facts.accelerators))
+    if dra:
+        pod["accelerator"]["dra"] = dra
     resources = convert_resources(ctx, (*path, "resources"), container.get("resources") or {},
-                                  facts, layout.per_pod, layout.rule)
+                                  facts, layout.per_pod, layout.rule, dra is not None)
     if resources:
         pod["resources"] = resources
     _mounts_and_volumes(ctx, role, path, container, facts, pod)
@@ -221,4 +230,5 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
     if layout.multi_node:
         values["multiNode"] = layout.multi_node
     return RoleResult(values, facts, accelerator.old_type, layout, path, engine.kv_config,
-                      side_channel, engine.revision, engine.lora)
+                      side_channel, engine.revision, engine.lora,
+                      accelerator.old_type if dra else None, engine.kv_events, engine.sources)
