@@ -31,7 +31,7 @@ from modelservice_tool.checks import run_checks
 from modelservice_tool.errors import UserError
 from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
 from modelservice_tool.sources import parse_values
-from support import Obj, find, one, render
+from support import Obj, epp_config, find, one, render
 
 GIB = 1 << 30
 
@@ -223,16 +223,21 @@ EVENTS = {"enable_kv_cache_events": True, "publisher": "zmq",
 
 
 def test_kv_events_sent_to_a_central_subscriber_and_a_pvc_model(tmp_path: Path) -> None:
-    """vLLM connecting out to an EPP Service (older llm-d guides) becomes pod discovery;
-    a pvc:// model gets the served name as the tokenizer repo."""
+    """vLLM connecting out to an EPP Service (older llm-d guides) becomes central mode, the
+    engines connecting to this release's EPP Service, which binds the port; a pvc:// model
+    gets the served name as the tokenizer repo."""
     values, attention, objects = _converted(tmp_path, _events(
         {**EVENTS, "buffer_steps": 10000}, uri="pvc://models/qwen3-8b"))
     assert "buffer_steps" in attention["decode.containers[0].args[0]"]
     _no_validation_findings(attention)
     settings = values["routing"]["epp"]["precisePrefixCache"]
-    assert settings == {"tokenizer": {"model": "Qwen/Qwen3-8B"}}
+    assert settings == {"mode": "central", "tokenizer": {"model": "Qwen/Qwen3-8B"}}
     engine = _engine(objects, "case-decode")
-    assert json.loads(_flag(engine, "kv-events-config") or "{}")["endpoint"] == "tcp://*:5557"
+    endpoint = json.loads(_flag(engine, "kv-events-config") or "{}")["endpoint"]
+    assert endpoint.startswith("tcp://case-epp.") and endpoint.endswith(".svc:5557"), endpoint
+    producer = next(p for p in epp_config(objects)["plugins"]
+                    if p["type"] == "precise-prefix-cache-producer")
+    assert producer["parameters"]["kvEventsConfig"]["zmqEndpoint"] == "tcp://*:5557"
     sidecar = next(c for c in one(objects, "Deployment", "case-epp")["spec"]["template"]
                    ["spec"]["containers"] if c["name"] == "tokenizer")
     assert sidecar["args"][0] == "Qwen/Qwen3-8B"

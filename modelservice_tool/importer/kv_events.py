@@ -21,6 +21,7 @@ FLAG = "kv-events-config"
 KNOWN = ("enable_kv_cache_events", "publisher", "endpoint", "topic")
 DEFAULT_PORT = 5557  # vLLM's default endpoint tcp://*:5557, the chart's default port
 _BIND = re.compile(r"^tcp://\*:(?P<port>[0-9]+)$")
+_CONNECT = re.compile(r"^tcp://(?P<host>[^*:/]+):(?P<port>[0-9]+)$")
 
 
 def _blocked(ctx: Context, pd: bool) -> str:
@@ -41,15 +42,22 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
     where = result.flag_sources.get(FLAG)
     settings: dict[str, Any] = {}
     endpoint = str(config.get("endpoint") or f"tcp://*:{DEFAULT_PORT}")
-    bind = _BIND.match(endpoint)
-    port = int(bind["port"]) if bind else DEFAULT_PORT
+    bind, connect = _BIND.match(endpoint), _CONNECT.match(endpoint)
+    port = int((bind or connect)["port"]) if bind or connect else DEFAULT_PORT
     if port != DEFAULT_PORT:
         settings["port"] = port
-    note = (f"vLLM publishes on every pod (port {port}) and the chart's endpoint picker dials "
-            "each pod it routes to")
-    if not bind:
-        note += (f"; vLLM connected out to {endpoint} before (a subscriber of a separate "
-                 "release), which this chart's EPP replaces")
+    if connect:  # vLLM connects to an endpoint with a host: one central subscriber
+        settings["mode"] = "central"
+        note = (f"vLLM connected out to {connect['host']}:{port} (one central subscriber); "
+                "in mode central the engines connect to this release's endpoint picker "
+                f"Service on port {port}, which binds it (one EPP replica, one "
+                "data-parallel rank per pod)")
+    else:
+        note = (f"vLLM publishes on every pod (port {port}) and the chart's endpoint picker "
+                "dials each pod it routes to")
+        if not bind:
+            note += (f"; the endpoint {endpoint} was neither tcp://*:PORT nor "
+                     "tcp://HOST:PORT: check the port")
     if "publisher" not in config:
         note += ("; the flag named no publisher (vLLM versions whose default was `null` "
                  "published nothing): the chart sets zmq")
