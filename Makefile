@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov vllm guidellm guidellm-test test chart-test lint demo clean
+.PHONY: help setup tools checkov vllm guidellm guidellm-test inference-perf test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -81,6 +81,18 @@ guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm 
 
 guidellm-test: setup guidellm ## real guidellm vs its mock server -> llm-d reports (~1 min)
 	$(BIN)/python -m pytest -q tests/test_bench_llmd.py
+
+# inference-perf (the `mst bench --harness inference-perf` tool) for tests/harness_mock.py and
+# the tests that run it: it needs Python >= 3.12 and about 600 MB, so `make test` leaves it
+# out (its tests skip; the committed fixture stands in). PYTHON312 names the interpreter.
+INFERENCE_PERF_VERSION := 0.6.1
+PYTHON312 ?= python3.12
+.tools/inference-perf/bin/inference-perf:
+	$(PYTHON312) -m venv .tools/inference-perf
+	.tools/inference-perf/bin/pip install -q --no-compile 'inference-perf==$(INFERENCE_PERF_VERSION)' || \
+	  echo 'inference-perf not installed: its harness tests will skip'
+
+inference-perf: .tools/inference-perf/bin/inference-perf ## install inference-perf into .tools/inference-perf (Python >= 3.12)
 
 test: setup checkov vllm guidellm ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
