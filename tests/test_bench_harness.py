@@ -306,6 +306,16 @@ def test_a_report_folder_names_its_harness(tmp_path: Path) -> None:
     assert "inference-perf 0.6.1" in stdout
 
 
+def test_without_llmd_reports_only_the_native_files_are_written(tmp_path: Path) -> None:
+    code, stdout, stderr = bench("r", "--harness", "vllm-benchmark", "--no-llmd-reports",
+                                 "--from-json", str(fixture("vllm-benchmark")), "-o",
+                                 str(tmp_path))
+    assert code == 0, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mst-harness.json", "point-0.json", "point-1.json"]
+    assert "read from the llm-d benchmark reports" in stdout
+
+
 # --- the real tools against guidellm's mock server ------------------------------------------
 
 
@@ -360,3 +370,4 @@ def test_api_server_creates_each_harness_job(harness: str, live_namespace: str) 
     finally:
         kubectl("-n", live_namespace, "delete", "job", job["metadata"]["name"], "--wait=false",
                 check=False)
+
