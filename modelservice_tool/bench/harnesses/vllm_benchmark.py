@@ -88,11 +88,11 @@ class VllmBenchmark(Harness):
 
     def unsupported(self, profile: LoadProfile, given: frozenset[str]) -> list[str]:
         """No sweep; concurrency points are bounded by requests, not time."""
+        if profile.mode == "sweep":
+            return ["vllm bench serve has no rate sweep: give --rate R1,R2,... "
+                    "or --concurrency C1,C2,..."]
         problems = not_applicable(given, ("sweep_points",),
                                   "vllm bench serve has no rate sweep")
-        if profile.mode == "sweep":
-            problems.append("vllm bench serve has no rate sweep: give --rate R1,R2,... "
-                            "or --concurrency C1,C2,...")
         if profile.mode == "concurrency":
             problems += not_applicable(given, ("seconds",),
                                        "a concurrency point runs --max-requests requests "
