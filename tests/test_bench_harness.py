@@ -316,6 +316,14 @@ def test_without_llmd_reports_only_the_native_files_are_written(tmp_path: Path) 
     assert "read from the llm-d benchmark reports" in stdout
 
 
+def test_a_broken_native_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "point-0.json").write_text("{not json")
+    code, _, stderr = bench("r", "--harness", "vllm-benchmark", "--from-json", str(tmp_path),
+                            "-o", str(tmp_path / "out"))
+    assert code == 2 and "point-0.json: not a JSON result" in stderr
+    assert "Traceback" not in stderr
+
+
 # --- the real tools against guidellm's mock server ------------------------------------------
 
 
@@ -370,4 +378,5 @@ def test_api_server_creates_each_harness_job(harness: str, live_namespace: str) 
     finally:
         kubectl("-n", live_namespace, "delete", "job", job["metadata"]["name"], "--wait=false",
                 check=False)
+
 

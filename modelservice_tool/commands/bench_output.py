@@ -75,7 +75,10 @@ def read_native(path: Path) -> tuple[str | None, dict[str, Any]]:
         if name.startswith(("benchmark_report", "summary.json")):
             continue
         text = item.read_text()
-        files[name] = load_result_file(text) if item.suffix == ".json" else text
+        try:
+            files[name] = json.loads(text) if item.suffix == ".json" else text
+        except ValueError as error:
+            raise UserError(f"{item}: not a JSON result: {error}") from None
     saved = files.pop(HARNESS_FILE, None) or {}
     return saved.get("harness"), {"files": files, "version": saved.get("version", "")}
 
