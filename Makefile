@@ -19,7 +19,7 @@ SHARED_TOOLS_UNPACK := ../shared/tools/unpack
 DEMO_CRDS := $(if $(wildcard ../shared/crds),--crds ../shared/crds)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools checkov vllm vllm-render guidellm guidellm-test test chart-test lint demo clean
+.PHONY: help setup tools checkov vllm vllm-render guidellm guidellm-test inference-perf test chart-test lint demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -96,7 +96,25 @@ guidellm: .tools/guidellm/bin/guidellm ## install guidellm into .tools/guidellm 
 guidellm-test: setup guidellm ## real guidellm vs its mock server -> llm-d reports (~1 min)
 	$(BIN)/python -m pytest -q tests/test_bench_llmd.py
 
-test: setup checkov vllm vllm-render guidellm ## ruff + pytest (parallel)
+# inference-perf (the `mst bench --harness inference-perf` tool) for tests/harness_mock.py and
+# the tests that run it. It needs Python >= 3.12: PYTHON312 names the interpreter, else the
+# first of python3.13, python3.12 and pyenv's 3.12+ builds that runs; without one its tests
+# skip (the committed fixture stands in). About 2 min and 635 MB.
+INFERENCE_PERF_VERSION := 0.6.1
+PY312_CANDIDATES = python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3)
+PYTHON312 ?= $(firstword $(foreach p,$(PY312_CANDIDATES),$(if $(shell $(p) -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && echo ok),$(p))))
+.tools/inference-perf/bin/inference-perf:
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo 'no Python >= 3.12 found (set PYTHON312): inference-perf not installed, its tests will skip'; \
+	else \
+	  $(PYTHON312) -m venv .tools/inference-perf && \
+	  .tools/inference-perf/bin/pip install -q --no-compile 'inference-perf==$(INFERENCE_PERF_VERSION)' || \
+	  { rm -rf .tools/inference-perf; echo 'inference-perf not installed: its harness tests will skip'; }; \
+	fi
+
+inference-perf: .tools/inference-perf/bin/inference-perf ## install inference-perf into .tools/inference-perf (Python >= 3.12)
+
+test: setup checkov vllm vllm-render guidellm inference-perf ## ruff + pytest (parallel)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n auto -q
 

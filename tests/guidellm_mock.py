@@ -14,6 +14,7 @@ prompt and output lengths are counted in its tokens.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,39 +90,54 @@ def _environment(workdir: Path) -> dict[str, str]:
             "XDG_CACHE_HOME": str(cache), "GUIDELLM__LOGGING__CONSOLE_LOG_LEVEL": "INFO"}
 
 
-def _attempt(guidellm: Path, workdir: Path, timeout: float) -> dict:
-    """One mock server and one `guidellm run`; the trimmed result."""
+@contextlib.contextmanager
+def mock_server(guidellm: Path, workdir: Path) -> Iterator[str]:
+    """guidellm's mock server on a free loopback port (log in workdir); its base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _environment(workdir)
     with (workdir / "mock-server.log").open("wb") as server_log:
         server = subprocess.Popen(
             [str(guidellm), "mock-server", "--host", "127.0.0.1", "--port", str(port),
              "--model", MODEL, "--ttft-ms", "20", "--ttft-ms-std", "5", "--itl-ms", "2",
              "--itl-ms-std", "0.5", "--max-concurrent-requests", "4"],
-            stdout=server_log, stderr=subprocess.STDOUT, env=env)
+            stdout=server_log, stderr=subprocess.STDOUT, env=_environment(workdir))
         try:
             _wait_healthy(url, server)
-            profile = get_profile("smoke", concurrency=(1, 4), seconds=2, max_requests=40,
-                                  output_tokens=16)
-            output = workdir / "benchmarks.json"
-            config = scenario(profile, target=url, model=MODEL,
-                              tokenizer=str(workdir / "tokenizer"), output_path=str(output))
-            (workdir / "scenario.json").write_text(json.dumps(config))
-            log = workdir / "guidellm.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [str(guidellm), "run", "--scenario", str(workdir / "scenario.json"),
-                     "--disable-progress"], stdout=out, stderr=subprocess.STDOUT, env=env)
-                try:
-                    code: int | None = process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                    code = None
+            yield url
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def make_tokenizer(guidellm: Path, folder: Path) -> Path:
+    """The tiny tokenizer, trained with guidellm's venv, saved in `folder`."""
+    python = guidellm.parent / "python"
+    subprocess.run([str(python), "-c", _TOKENIZER, str(folder)], check=True,
+                   capture_output=True, env=_environment(folder.parent))
+    return folder
+
+
+def _attempt(guidellm: Path, workdir: Path, timeout: float) -> dict:
+    """One mock server and one `guidellm run`; the trimmed result."""
+    env = _environment(workdir)
+    with mock_server(guidellm, workdir) as url:
+        profile = get_profile("smoke", concurrency=(1, 4), seconds=2, max_requests=40,
+                              output_tokens=16)
+        output = workdir / "benchmarks.json"
+        config = scenario(profile, target=url, model=MODEL,
+                          tokenizer=str(workdir / "tokenizer"), output_path=str(output))
+        (workdir / "scenario.json").write_text(json.dumps(config))
+        log = workdir / "guidellm.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(guidellm), "run", "--scenario", str(workdir / "scenario.json"),
+                 "--disable-progress"], stdout=out, stderr=subprocess.STDOUT, env=env)
+            try:
+                code: int | None = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                code = None
     if code != 0:
         what = f"made no progress in {timeout:.0f} s" if code is None else f"exited with {code}"
         raise GuidellmStalled(f"guidellm run {what}\n{_tail(log)}\n"
@@ -135,10 +152,7 @@ def run(guidellm: Path, workdir: Path, *, timeout: float = 150, attempts: int = 
     no request sent in 300 s while the rest of the suite ran) is retried once on a fresh
     server; the stalled attempt's logs go to stderr, and a second stall fails with both.
     """
-    python = guidellm.parent / "python"
-    tokenizer = workdir / "tokenizer"
-    subprocess.run([str(python), "-c", _TOKENIZER, str(tokenizer)], check=True,
-                   capture_output=True, env=_environment(workdir))
+    tokenizer = make_tokenizer(guidellm, workdir / "tokenizer")
     failures: list[str] = []
     for attempt in range(1, attempts + 1):
         folder = workdir / f"attempt-{attempt}"

@@ -22,9 +22,11 @@ from click.testing import CliRunner
 
 from modelservice_tool.bench import job as job_module
 from modelservice_tool.bench.endpoint import Endpoint, discover, resolve_gateway, served_model
-from modelservice_tool.bench.job import DEFAULT_IMAGE, GUIDELLM_VERSION
+from modelservice_tool.bench.harnesses import guidellm as guidellm_harness
+from modelservice_tool.bench.harnesses.guidellm import GUIDELLM_VERSION
+from modelservice_tool.bench.job import DEFAULT_IMAGE
 from modelservice_tool.bench.plan import LoadSettings, plan_bench
-from modelservice_tool.bench.profiles import PROFILES, get_profile, scenario
+from modelservice_tool.bench.profiles import PROFILES, RESULT_PATH, get_profile, scenario
 from modelservice_tool.bench.report import write_report
 from modelservice_tool.bench.results import (
     BEGIN_MARKER,
@@ -205,7 +207,7 @@ def test_job_script_prints_the_trimmed_result(tmp_path: Path) -> None:
         benchmark["metrics"]["text"] = {"tokens": {}}
     result_file = tmp_path / "benchmarks.json"
     result_file.write_text(json.dumps(doc))
-    script = job_module._ENCODER.replace(job_module.RESULT_PATH, str(result_file))
+    script = guidellm_harness.ENCODER.replace(RESULT_PATH, str(result_file))
     logs = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True).stdout
     assert extract_from_logs("guidellm output\n" + logs) == trim_result(copy.deepcopy(doc))

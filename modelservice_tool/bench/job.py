@@ -1,46 +1,19 @@
-"""The Kubernetes Job that runs guidellm against an endpoint and prints its result to the log."""
+"""The Kubernetes Job that runs a load generator (a harness) against an endpoint and prints
+its result to the log. The pod is the same for every harness; what runs in it is theirs."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from .profiles import RESULT_PATH, LoadProfile, scenario
-from .results import BEGIN_MARKER, END_MARKER, TRIMMED_METRICS
+from .harnesses import DEFAULT, HARNESSES, Harness, Target
+from .profiles import LoadProfile
 
-# The guidellm release the result parser and the committed fixture were checked with.
-GUIDELLM_VERSION = "0.8.1"
-DEFAULT_IMAGE = f"ghcr.io/vllm-project/guidellm:v{GUIDELLM_VERSION}"
 # Image pull, tokenizer download and start-up on top of the planned load phase.
 STARTUP_ALLOWANCE_S = 900
-CONTAINER = "guidellm"
-
-# Runs in the Job after guidellm: the same trimming as results.trim_result, then the
-# document gzip+base64 encoded in 76-character lines between two marker lines.
-_ENCODER = f"""
-import base64, gzip, json
-doc = json.load(open({RESULT_PATH!r}))
-for b in doc.get("benchmarks", []):
-    b.pop("requests", None)
-    for key in {TRIMMED_METRICS!r}:
-        b.get("metrics", {{}}).pop(key, None)
-data = base64.b64encode(gzip.compress(json.dumps(doc).encode())).decode()
-print({BEGIN_MARKER!r})
-for i in range(0, len(data), 76):
-    print(data[i:i + 76])
-print({END_MARKER!r}, flush=True)
-"""
-
-SCRIPT = f"""set -eu
-GUIDELLM=$(command -v guidellm || echo /opt/app-root/bin/guidellm)
-PYTHON=$(command -v python3 || echo /opt/app-root/bin/python3)
-printf '%s' "$MST_SCENARIO" > /tmp/scenario.json
-"$GUIDELLM" run --scenario /tmp/scenario.json --disable-progress
-"$PYTHON" - <<'EOF'{_ENCODER}EOF
-"""
+DEFAULT_IMAGE = HARNESSES[DEFAULT].image
 
 
 @dataclass(frozen=True)
@@ -53,7 +26,8 @@ class JobSpec:
     target: str
     model: str
     tokenizer: str
-    image: str = DEFAULT_IMAGE
+    image: str | None = None  # default: the harness's pinned image
+    harness: Harness = HARNESSES[DEFAULT]
     hf_token: dict[str, Any] | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -76,9 +50,10 @@ def labels(spec: JobSpec) -> dict[str, str]:
 
 def build_job(spec: JobSpec, profile: LoadProfile) -> dict[str, Any]:
     """The batch/v1 Job: one pod, no retries, a deadline of the planned load plus start-up."""
-    config = scenario(profile, target=spec.target, model=spec.model, tokenizer=spec.tokenizer)
+    harness = spec.harness
+    target = Target(spec.target, spec.model, spec.tokenizer)
     env: list[dict[str, Any]] = [
-        {"name": "MST_SCENARIO", "value": json.dumps(config, indent=1)},
+        *harness.env(profile, target),
         {"name": "HOME", "value": "/tmp"},
         {"name": "HF_HOME", "value": "/tmp/hf"},
     ]
@@ -93,11 +68,12 @@ def build_job(spec: JobSpec, profile: LoadProfile) -> dict[str, Any]:
             "namespace": spec.namespace,
             "labels": pod_labels,
             "annotations": {"mst.llm-d.ai/target": spec.target,
-                            "mst.llm-d.ai/profile": profile.name},
+                            "mst.llm-d.ai/profile": profile.name,
+                            "mst.llm-d.ai/harness": harness.name},
         },
         "spec": {
             "backoffLimit": 0,
-            "activeDeadlineSeconds": profile.planned_seconds() + STARTUP_ALLOWANCE_S,
+            "activeDeadlineSeconds": harness.planned_seconds(profile) + STARTUP_ALLOWANCE_S,
             "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": pod_labels},
@@ -106,10 +82,10 @@ def build_job(spec: JobSpec, profile: LoadProfile) -> dict[str, Any]:
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 1001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
-                        "name": CONTAINER,
-                        "image": spec.image,
+                        "name": harness.container,
+                        "image": spec.image or harness.image,
                         "imagePullPolicy": "IfNotPresent",
-                        "command": ["/bin/sh", "-c", SCRIPT],
+                        "command": ["/bin/sh", "-c", harness.script(profile, target)],
                         "env": env,
                         "resources": {"requests": {"cpu": "2", "memory": "2Gi"},
                                       "limits": {"memory": "4Gi"}},
@@ -124,6 +100,12 @@ def build_job(spec: JobSpec, profile: LoadProfile) -> dict[str, Any]:
             },
         },
     }
+
+
+def harness_of(job: dict[str, Any]) -> Harness:
+    """The harness a Job built by `build_job` runs."""
+    name = job["metadata"].get("annotations", {}).get("mst.llm-d.ai/harness", DEFAULT)
+    return HARNESSES[name]
 
 
 class _Dumper(yaml.SafeDumper):

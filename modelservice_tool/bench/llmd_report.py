@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
+from .harnesses import Harness
+from .stack import config_id
 
 PACKAGE = "llmd-benchmark-report"
 MINIMUM, BELOW = (0, 2, 1), (0, 3)
@@ -117,14 +119,58 @@ def guidellm_reports(result_file: Path, guidellm_doc: dict[str, Any], *,
     return reports, warnings
 
 
+def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def harness_reports(harness: Harness, folder: Path, files: dict[str, Any], version: str, *,
+                    stack: list[dict[str, Any]], run: RunInfo
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
+    """One validated v0.2 report per load point of a harness's native files (written in
+    `folder`, parsed in `files`), and the converter's warnings. The package's converter
+    for the harness reads each file; the load description the converter cannot know
+    (lengths, source, the tool's args or config: `Harness.load_description`) is added."""
+    require()
+    from llmd_benchmark_report import native_to_br0_2
+
+    convert = getattr(native_to_br0_2, harness.converter)
+    names = harness.result_files(list(files))
+    if not names:
+        raise UserError(f"{folder}: no {harness.name} result files ({', '.join(files) or 'empty'})")
+    reports, warnings = [], []
+    for index, name in enumerate(names):
+        try:
+            report, lines = _quiet(convert, str(folder / name))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise UserError(f"{folder / name}: cannot be converted to an llm-d benchmark "
+                            f"report: {type(error).__name__}: {error}") from None
+        warnings += lines
+        doc = report.dump()
+        described = harness.load_description(name, files, index)
+        _merge(doc["scenario"]["load"], described)
+        if described.get("native"):
+            doc["scenario"]["load"]["metadata"]["cfg_id"] = config_id(described["native"])
+        doc = _complete(doc, stack=stack, tool_version=version, run=run)
+        reports.append(validate(doc).dump())
+    return reports, warnings
+
+
+def write_report(report: dict[str, Any], output_dir: Path, native: str,
+                 index: int | None = None) -> Path:
+    """Write one report beside its native file (`report_name`); its path."""
+    path = output_dir / report_name(native, index)
+    path.write_text(yaml.safe_dump(report, sort_keys=False))
+    return path
+
+
 def write_reports(reports: list[dict[str, Any]], output_dir: Path, native: str) -> list[Path]:
     """Write the reports beside the native file, `..._<native>_<i>.yaml`; their paths."""
-    paths = []
-    for index, report in enumerate(reports):
-        path = output_dir / report_name(native, index)
-        path.write_text(yaml.safe_dump(report, sort_keys=False))
-        paths.append(path)
-    return paths
+    return [write_report(report, output_dir, native, index)
+            for index, report in enumerate(reports)]
 
 
 def write_guidellm_reports(native: Path, doc: dict[str, Any], *, stack: list[dict[str, Any]],

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import UserError
 from ..manifests import Manifest
 from .endpoint import Endpoint, discover, hf_token_env, resolve_gateway, served_model
+from .harnesses import DEFAULT, HARNESSES, Harness
 from .job import JobSpec, build_job, job_name
 from .kube import Kubectl
 from .profiles import LoadProfile
@@ -16,11 +17,19 @@ from .profiles import LoadProfile
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """What `mst bench` and `mst sweep` send: the profile, the guidellm image, a tokenizer."""
+    """What `mst bench` and `mst sweep` send: the profile, the image (None: the harness's
+    pinned one), a tokenizer, and the load generator."""
 
     profile: LoadProfile
-    image: str
+    image: str | None = None
     tokenizer: str | None = None
+    harness: Harness = HARNESSES[DEFAULT]
+    given: frozenset[str] = frozenset()  # profile settings given as options
+
+    @property
+    def job_image(self) -> str:
+        """The image the Job runs."""
+        return self.image or self.harness.image
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,8 @@ def plan_bench(objects: list[Manifest], *, release: str, namespace: str, load: L
         raise UserError("cannot tell the served model name from the release; pass --model")
     spec = JobSpec(name=job_name(release), namespace=namespace, release=release,
                    target=target.rstrip("/") if target else endpoint.url, model=served,
-                   tokenizer=load.tokenizer or served, image=load.image,
-                   hf_token=hf_token_env(objects))
+                   tokenizer=load.tokenizer or served, image=load.job_image,
+                   harness=load.harness, hf_token=hf_token_env(objects))
     return BenchPlan(endpoint, served, build_job(spec, load.profile), load.profile.load_points())
 
 

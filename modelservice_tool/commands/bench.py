@@ -1,11 +1,11 @@
-"""`mst bench RELEASE`: load a release with guidellm in a Job and report the results."""
+"""`mst bench RELEASE`: load a release with a load generator (guidellm, vllm-benchmark,
+inference-perf) in a Job and report the results."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -13,21 +13,19 @@ from typing import Any
 import click
 
 from .. import helm, validation
+from ..bench.harnesses import DEFAULT as DEFAULT_HARNESS
+from ..bench.harnesses import HARNESSES, get_harness
 from ..bench.job import DEFAULT_IMAGE, to_yaml
 from ..bench.kube import Kubectl
 from ..bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
 from ..bench.profiles import PROFILES, get_profile
-from ..bench.report import markdown, write_report
-from ..bench.results import load_result_file, parse_guidellm
-from ..bench.stack import stack_components
 from ..errors import UserError, ValidationFailed
 from ..layers_io import Inputs
 from ..manifests import Manifest, load_manifests
 from ..paths import chart_dir
 from ..release import Release
+from .bench_output import from_saved, llmd_reports, report, report_native
 from .common import export_kubeconfig, handle_errors, kubeconfig_option
-
-RESULT_FILE = "result.json"
 
 
 def _numbers(kind: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
@@ -56,21 +54,23 @@ def load_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--duration", "seconds", type=int, metavar="SECONDS",
                      help="Upper bound per load point."),
         click.option("--max-requests", type=int, help="Upper bound of requests per load point."),
-        click.option("--image", default=DEFAULT_IMAGE, show_default=True,
-                     help="guidellm image of the Job (pin a tag)."),
+        click.option("--image", metavar="IMAGE",
+                     help="Image of the Job (pin a tag); default: the harness's pinned image "
+                          f"({DEFAULT_IMAGE} for guidellm)."),
         click.option("--tokenizer", help="Tokenizer (HF id or path); default: the served model."),
     ]
 
     @wraps(func)
     def wrapper(profile_name: str, prompt_tokens: int | None, output_tokens: int | None,
                 rates: tuple[float, ...], concurrency: tuple[int, ...], sweep_points: int | None,
-                seconds: int | None, max_requests: int | None, image: str,
+                seconds: int | None, max_requests: int | None, image: str | None,
                 tokenizer: str | None, **kwargs: Any) -> Any:
-        profile = get_profile(profile_name, prompt_tokens=prompt_tokens,
-                              output_tokens=output_tokens, rates=rates, concurrency=concurrency,
-                              sweep_points=sweep_points, seconds=seconds,
-                              max_requests=max_requests)
-        return func(load=LoadSettings(profile, image, tokenizer), **kwargs)
+        overrides = {"prompt_tokens": prompt_tokens, "output_tokens": output_tokens,
+                     "rates": rates, "concurrency": concurrency, "sweep_points": sweep_points,
+                     "seconds": seconds, "max_requests": max_requests}
+        profile = get_profile(profile_name, **overrides)
+        given = frozenset(key for key, value in overrides.items() if value not in (None, ()))
+        return func(load=LoadSettings(profile, image, tokenizer, given=given), **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -95,50 +95,6 @@ def release_objects(release: Release, context: str | None) -> list[Manifest]:
                                                    else [])]))
 
 
-def report(result_doc: dict[str, Any], output_dir: Path, title: str, *,
-           llmd: LlmdReports | None = None) -> str:
-    """Write the result, its report and (with `llmd`) the llm-d benchmark reports into
-    `output_dir`; the summary markdown."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    result = parse_guidellm(result_doc)
-    native = output_dir / RESULT_FILE
-    native.write_text(json.dumps(result_doc) + "\n")
-    files = write_report(result, output_dir, title)
-    if llmd is not None:
-        llmd.write(native, result_doc)
-    return markdown(result, title, files.plots)
-
-
-@dataclass(frozen=True)
-class LlmdReports:
-    """How `mst bench` describes its run in llm-d benchmark reports."""
-
-    release: str
-    stack: list[dict[str, Any]]
-    experiment: str
-
-    def write(self, native: Path, doc: dict[str, Any]) -> list[Path]:
-        """One report per benchmark beside the native file; warnings go to stderr."""
-        from ..bench import llmd_report
-
-        run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release}")
-        paths, warnings = llmd_report.write_guidellm_reports(native, doc, stack=self.stack,
-                                                             run=run)
-        for warning in warnings:
-            click.echo(f"mst: {llmd_report.PACKAGE}: {warning}", err=True)
-        if not self.stack:
-            click.echo("mst: note: the llm-d benchmark reports have no scenario.stack: give "
-                       "the release's inputs (-p/-f/--set) to describe it", err=True)
-        return paths
-
-
-def llmd_reports(release: str, objects: list[Manifest] | None,
-                 gateway_class: str = "") -> LlmdReports:
-    """The llm-d report settings of a run (its stack from the release's objects)."""
-    return LlmdReports(release, stack_components(objects or [], gateway_class),
-                       f"mst-bench-{release}-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
 def gateway_class(plan: BenchPlan, context: str | None) -> str:
     """The live Gateway's class when the load goes through one ("" otherwise)."""
     if plan.endpoint.kind != "Gateway":
@@ -159,11 +115,14 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
 @click.option("--namespace", "-n", default="default", show_default=True,
               help="Namespace of the release and of the bench Job.")
 @load_options
+@click.option("--harness", "harness_name", default=DEFAULT_HARNESS, show_default=True,
+              metavar="NAME", help=f"Load generator: {', '.join(HARNESSES)}.")
 @click.option("--target", metavar="URL", help="Load this base URL instead of discovering it.")
 @click.option("--model", help="Served model name (default: the release's).")
 @click.option("--dry-run", is_flag=True, help="Print and validate the Job; touch no cluster.")
-@click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Report on a saved guidellm result instead of running.")
+@click.option("--from-json", type=click.Path(exists=True, path_type=Path),
+              metavar="FILE|DIR", help="Report on a saved result instead of running: a "
+              "guidellm JSON file, or a folder (or result file) of another harness.")
 @click.option("--output-dir", "-o", type=click.Path(path_type=Path),
               help="Report folder (default: bench-RELEASE-TIMESTAMP).")
 @kubeconfig_option
@@ -174,24 +133,29 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
 @handle_errors
 def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Path, ...],
                   set_values: tuple[str, ...], namespace: str, load: LoadSettings,
-                  target: str | None, model: str | None, dry_run: bool,
+                  harness_name: str, target: str | None, model: str | None, dry_run: bool,
                   from_json: Path | None, output_dir: Path | None, kubeconfig: Path | None,
                   context: str | None, keep_job: bool, llmd_reports_: bool) -> None:
-    """Benchmark RELEASE with guidellm in a Kubernetes Job, then write a report.
+    """Benchmark RELEASE with a load generator in a Kubernetes Job, then write a report.
 
+    The load generator (--harness) is guidellm, vllm-benchmark (`vllm bench serve`) or
+    inference-perf, each with a pinned image; the profile maps onto each (docs/bench.md).
     The load goes to the Gateway of the release's HTTPRoute when one is rendered, else
     to its decode Service. The report (summary.md, summary.json, latency.png,
-    throughput.png, result.json) lands in --output-dir, with one llm-d benchmark report
-    per load point (benchmark_report_v0.2,_result.json_<i>.yaml, scenario.stack
-    describing the release; needs the llmd-benchmark-report package).
+    throughput.png and the harness's native files: result.json for guidellm) lands in
+    --output-dir, with one llm-d benchmark report per load point
+    (benchmark_report_v0.2,_<native file>[_<i>].yaml, scenario.stack describing the
+    release; needs the llmd-benchmark-report package).
 
     \b
     Examples:
       mst bench qwen-sim -p cpu-sim -f examples/qwen3-0.6b-cpu-sim.yaml --dry-run
       mst bench qwen-sim --profile smoke
+      mst bench qwen-sim --harness vllm-benchmark --concurrency 1,8 --max-requests 200
       mst bench qwen-sim --from-json result.json -o report/
     """
     export_kubeconfig(kubeconfig)
+    harness = get_harness(harness_name)
     folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if llmd_reports_ and not dry_run:
         from ..bench.llmd_report import require
@@ -201,12 +165,13 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
                       chart_dir())
     rendered = bool(presets_ or values or set_values)
     if from_json:
-        doc = load_result_file(from_json.read_text())
         llmd = llmd_reports(release_name, load_manifests(release.render()) if rendered
                             else None) if llmd_reports_ else None
-        click.echo(report(doc, folder, release_name, llmd=llmd), nl=False)
+        click.echo(from_saved(harness, from_json, folder, release_name, llmd), nl=False)
         click.echo(f"wrote {folder}/", err=True)
         return
+    harness.check(load.profile, load.given)
+    load = replace(load, harness=harness)
     if dry_run and not (rendered or (target and model)):
         raise UserError("--dry-run touches no cluster: give the release's inputs "
                         "(-p/-f/--set) or --target and --model")
@@ -219,13 +184,18 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
     from ..bench.runner import run_job
 
     plan = resolve(plan, context)
-    click.echo(f"benchmarking {plan.endpoint.describe()} at {plan.target} with {load.image}, "
-               f"profile {load.profile.name}", err=True)
+    click.echo(f"benchmarking {plan.endpoint.describe()} at {plan.target} with "
+               f"{harness.name} ({load.job_image}), profile {load.profile.name}", err=True)
     doc = run_job(Kubectl(namespace, context), plan.job, points=plan.points,
                   progress=lambda line: click.echo(line, err=True), keep=keep_job)
     llmd = llmd_reports(release_name, objects, gateway_class(plan, context)) \
         if llmd_reports_ else None
-    click.echo(report(doc, folder, release_name, llmd=llmd), nl=False)
+    if harness.name == DEFAULT_HARNESS:
+        summary = report(doc, folder, release_name, llmd=llmd)
+    else:
+        summary = report_native(harness, doc, folder, release_name, llmd=llmd,
+                                target=plan.target, model=plan.model)
+    click.echo(summary, nl=False)
     click.echo(f"wrote {folder}/", err=True)
 
 
