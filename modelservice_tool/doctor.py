@@ -302,8 +302,9 @@ def addon_checks(served: ServedApis, device_classes: Callable[[], list[str]]) ->
 
 def autoscaler_checks(served: ServedApis, used: Autoscalers) -> list[Check]:
     """What the release's autoscaling paths need from the cluster: KEDA's ScaledObject kind
-    (the install fails without it), the External metrics API for an HPA on WVA's
-    wva_desired_replicas, and the WVA controller, which API discovery cannot see."""
+    (a failure: the install fails without it), the External metrics API for an HPA on WVA's
+    wva_desired_replicas and the WVA controller, which API discovery cannot see (warnings:
+    the release installs, but does not scale)."""
     checks = []
     if used.keda:
         checks += crd_checks(served_crds(served, (KEDA_CRD,)), (KEDA_CRD,))
@@ -315,7 +316,7 @@ def autoscaler_checks(served: ServedApis, used: Autoscalers) -> list[Check]:
                             "external.metrics.k8s.io is not served: the HPA on "
                             "wva_desired_replicas (autoscaling.wva) would get no values",
                             "serve WVA's wva_desired_replicas as an External metric "
-                            "(prometheus-adapter, as WVA's config/samples do)"))
+                            "(prometheus-adapter, as WVA's config/samples do)", hard=False))
     if used.wva:
         checks.append(Check("WVA controller", False, "autoscaling.wva needs the WVA controller "
                             "running (mst cannot detect it: it serves no API of its own)",
