@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from modelservice_tool import doctor
 from modelservice_tool.crd_cache import PINNED
@@ -138,6 +139,19 @@ def test_keda_check_names_metadata_the_prometheus_scaler_does_not_read(tmp_path:
     scaled = one(objects, "ScaledObject")
     del scaled["spec"]["triggers"][0]["metadata"]["threshold"]
     assert any("needs metadata 'threshold'" in f.message for f in check_keda_triggers([scaled]))
+
+
+def test_hpa_metrics_with_keda_are_refused_with_the_reason(tmp_path: Path) -> None:
+    from test_mst_errors import assert_clean_error, mst
+
+    values = tmp_path / "keda.yaml"
+    values.write_text(yaml.safe_dump({"decode": {"autoscaling": {
+        "enabled": True, "epp": {"runningRequests": 4},
+        "keda": {"enabled": True, "triggers": CPU_TRIGGER}}}}))
+    result = mst("validate", "-p", "cpu-sim", "-f", str(KEDA_SAMPLE[1]), "-f", str(values))
+    assert_clean_error(result, 2, f"{values}:5:7: decode.autoscaling.epp.runningRequests: "
+                       "not allowed here: an HPA metric, but autoscaling.keda.enabled renders "
+                       "a KEDA ScaledObject instead of the HPA")
 
 
 # --------------------------------------------------------------------------- doctor
