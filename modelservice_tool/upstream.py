@@ -1,7 +1,7 @@
 """Checks of rendered objects against the upstream contracts kept as data in contracts/
 (EPP plugin types and parameters, EPP and sidecar flags, connector values, the groups the
 EPP watches, gRPC health service names, LWS env vars, what WVA reads on an HPA/ScaledObject,
-KEDA's prometheus scaler metadata). `routing.generation` selects the data:
+KEDA's admission rules and prometheus scaler metadata). `routing.generation` selects the data:
 it is read back from the rendered InferencePool / EndpointPickerConfig apiVersion.
 """
 
@@ -562,13 +562,43 @@ def check_wva(objects: list[Manifest]) -> Iterator[Finding]:
                               f"(labels: {', '.join(sorted(known_labels))})")
 
 
-def check_keda_triggers(objects: list[Manifest]) -> Iterator[Finding]:
-    """prometheus triggers of ScaledObjects carry the metadata KEDA's prometheus scaler
-    needs, and no key it does not read."""
+def _keda_webhook(obj: Manifest, objects: list[Manifest], keda: dict[str, Any]
+                  ) -> Iterator[str]:
+    """What KEDA's admission webhook refuses in one ScaledObject."""
+    rules, spec = keda["webhook"], obj["spec"]
+    triggers = spec.get("triggers") or []
+    hpa = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get(
+        "name") or f"keda-hpa-{obj['metadata']['name']}"
+    if len(hpa) > rules["maxNameLength"]:
+        yield (f"KEDA names its HPA {hpa!r}, longer than {rules['maxNameLength']} characters: "
+               "set advanced.horizontalPodAutoscalerConfig.name")
+    names = [t["name"] for t in triggers if t.get("name")]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield f"trigger name {name!r} is used twice"
+    for trigger in triggers:
+        if trigger.get("useCachedMetrics") and trigger.get("type") in rules["noCachedMetrics"]:
+            yield f"useCachedMetrics is not supported for the {trigger['type']} scaler"
+    if spec.get("fallback") and not (spec.get("advanced") or {}).get("scalingModifiers") and all(
+            t.get("type") in rules["noFallbackFrom"] for t in triggers):
+        yield (f"a fallback needs a trigger other than {'/'.join(rules['noFallbackFrom'])}")
+    target = spec.get("scaleTargetRef") or {}
+    for other in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        ref = other["spec"].get("scaleTargetRef") or {}
+        if (ref.get("kind"), ref.get("name")) == (target.get("kind", "Deployment"),
+                                                  target.get("name")):
+            yield (f"{object_id(other)} already scales {target.get('name')}: KEDA creates and "
+                   "owns the HPA of a ScaledObject and refuses a second one")
+
+
+def check_keda(objects: list[Manifest]) -> Iterator[Finding]:
+    """ScaledObjects against KEDA's admission webhook, and their prometheus triggers against
+    the metadata KEDA's prometheus scaler reads (the keys it needs, no key it ignores)."""
     keda = load(load("index.yaml")["keda"])
     scaler = keda["scalers"]["prometheus"]
     accepted = [*scaler["required"], *scaler["optional"]]
     for obj in (o for o in objects if o["kind"] == "ScaledObject"):
+        for message in _keda_webhook(obj, objects, keda):
+            yield Finding("keda", object_id(obj), f"KEDA {keda['version']} refuses it: {message}")
         for trigger in obj["spec"].get("triggers") or []:
             if trigger.get("type") != "prometheus":
                 continue
@@ -594,7 +624,7 @@ CONTRACT_CHECKS = {
     "deprecated": deprecated_flags,
     "epp-metrics": check_hpa_metrics,
     "wva": check_wva,
-    "keda": check_keda_triggers,
+    "keda": check_keda,
 }
 
 

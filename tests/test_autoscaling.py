@@ -20,7 +20,7 @@ import yaml
 from modelservice_tool import doctor
 from modelservice_tool.crd_cache import PINNED
 from modelservice_tool.manifests import CrdSchemas
-from modelservice_tool.upstream import check_keda_triggers, check_wva, run_contract_checks
+from modelservice_tool.upstream import check_keda, check_wva, run_contract_checks
 from support import EXAMPLES, KEDA_CRD, PRESETS, Obj, one, render, render_values
 
 SIM = PRESETS / "cpu-sim.yaml"
@@ -133,12 +133,12 @@ def test_keda_check_names_metadata_the_prometheus_scaler_does_not_read(tmp_path:
     values = copy.deepcopy(WVA_KEDA)
     values["decode"]["autoscaling"]["keda"]["prometheus"]["metadata"] = {"unsafeSSL": "true"}
     objects = render_values(tmp_path, values, SIM)
-    assert [f.message for f in check_keda_triggers(objects)] == [
+    assert [f.message for f in check_keda(objects)] == [
         "trigger 'wva-desired-replicas': KEDA v2.20.2's prometheus scaler reads no "
         "'unsafeSSL' (did you mean 'unsafeSsl'?)"]
     scaled = one(objects, "ScaledObject")
     del scaled["spec"]["triggers"][0]["metadata"]["threshold"]
-    assert any("needs metadata 'threshold'" in f.message for f in check_keda_triggers([scaled]))
+    assert any("needs metadata 'threshold'" in f.message for f in check_keda([scaled]))
 
 
 def test_hpa_metrics_with_keda_are_refused_with_the_reason(tmp_path: Path) -> None:
@@ -152,6 +152,28 @@ def test_hpa_metrics_with_keda_are_refused_with_the_reason(tmp_path: Path) -> No
     assert_clean_error(result, 2, f"{values}:5:7: decode.autoscaling.epp.runningRequests: "
                        "not allowed here: an HPA metric, but autoscaling.keda.enabled renders "
                        "a KEDA ScaledObject instead of the HPA")
+
+
+def test_keda_check_applies_kedas_admission_rules(tmp_path: Path) -> None:
+    """What KEDA v2.20.2's webhook refuses although the CRD schema takes it."""
+    values = {**MODEL, "decode": {"autoscaling": {"enabled": True, "keda": {
+        "enabled": True, "fallback": {"failureThreshold": 3, "replicas": 2},
+        "triggers": {"cpu": {**CPU_TRIGGER["cpu"], "useCachedMetrics": True}}}}},
+        # another HPA on the same Deployment (KEDA owns the HPA of its ScaledObject)
+        "extraObjects": {"hpa": {
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "mine"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "test-decode"}, "maxReplicas": 3}}}}
+    objects = render_values(tmp_path, values, SIM)
+    if KEDA_CRD.is_file():  # the CRD schema alone takes it
+        assert crd_errors(one(objects, "ScaledObject")) == []
+    messages = sorted(f.message for f in check_keda(objects))
+    assert messages == sorted([
+        "KEDA v2.20.2 refuses it: useCachedMetrics is not supported for the cpu scaler",
+        "KEDA v2.20.2 refuses it: a fallback needs a trigger other than cpu/memory",
+        "KEDA v2.20.2 refuses it: HorizontalPodAutoscaler/mine already scales test-decode: "
+        "KEDA creates and owns the HPA of a ScaledObject and refuses a second one"])
 
 
 # --------------------------------------------------------------------------- doctor

@@ -65,6 +65,9 @@ KEDA query of Prometheus, as in WVA's config/samples/{hpa,keda}/annotations). JS
 {{- if not (or $triggers (eq (($autoscaling.wva | default dict).enabled) true)) -}}
 {{- fail (printf "%s.autoscaling.keda: a ScaledObject needs at least one trigger: set %s.autoscaling.wva.enabled (scale on WVA's wva_desired_replicas) or add one under %s.autoscaling.keda.triggers" $roleName $roleName $roleName) -}}
 {{- end -}}
+{{- if and (eq (($autoscaling.wva | default dict).enabled) true) (has "wva-desired-replicas" $triggers) -}}
+{{- fail (printf "%s.autoscaling.keda.triggers.wva-desired-replicas: that trigger name is the one autoscaling.wva adds, and KEDA refuses two triggers of one name: rename it" $roleName) -}}
+{{- end -}}
 {{- if and (eq (($autoscaling.wva | default dict).enabled) true) (not (($keda.prometheus | default dict).serverAddress)) -}}
 {{- fail (printf "%s.autoscaling.wva with KEDA reads wva_desired_replicas from Prometheus: set %s.autoscaling.keda.prometheus.serverAddress (e.g. http://prometheus-operated.monitoring:9090)" $roleName $roleName) -}}
 {{- end -}}
