@@ -62,6 +62,23 @@ KEDA query of Prometheus, as in WVA's config/samples/{hpa,keda}/annotations). JS
 {{- end -}}
 {{- $triggers := list -}}
 {{- range $name, $trigger := ($keda.triggers | default dict) }}{{ if $trigger }}{{ $triggers = append $triggers $name }}{{ end }}{{ end -}}
+{{- $refs := dict "keda.prometheus.authenticationRef" (($keda.prometheus | default dict).authenticationRef | default dict) -}}
+{{- range $name := $triggers -}}
+{{- $trigger := index $keda.triggers $name -}}
+{{- if not $trigger.type -}}
+{{- fail (printf "%s.autoscaling.keda.triggers.%s.type is missing: name the KEDA scaler (prometheus, cpu, ...)" $roleName $name) -}}
+{{- end -}}
+{{- $_ := set $refs (printf "keda.triggers.%s.authenticationRef" $name) ($trigger.authenticationRef | default dict) -}}
+{{- end -}}
+{{- range $path, $ref := $refs -}}
+{{- if and (include "ms.compact" $ref | fromJson) (not $ref.name) -}}
+{{- fail (printf "%s.autoscaling.%s.name is missing: name the TriggerAuthentication" $roleName $path) -}}
+{{- end -}}
+{{- end -}}
+{{- $fallback := include "ms.compact" ($keda.fallback | default dict) | fromJson -}}
+{{- if and $fallback (or (not (hasKey $fallback "failureThreshold")) (not (hasKey $fallback "replicas"))) -}}
+{{- fail (printf "%s.autoscaling.keda.fallback needs both failureThreshold and replicas (KEDA requires both)" $roleName) -}}
+{{- end -}}
 {{- if not (or $triggers (eq (($autoscaling.wva | default dict).enabled) true)) -}}
 {{- fail (printf "%s.autoscaling.keda: a ScaledObject needs at least one trigger: set %s.autoscaling.wva.enabled (scale on WVA's wva_desired_replicas) or add one under %s.autoscaling.keda.triggers" $roleName $roleName $roleName) -}}
 {{- end -}}
