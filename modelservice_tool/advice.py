@@ -69,17 +69,21 @@ def ignored_replicas(layered: LayeredValues, presets: set[str]) -> Iterator[Advi
         if (_enabled(layered.values, role) and _get(layered.user, path) is not None
                 and _get(layered.values, (role, "autoscaling", "enabled")) is True):
             yield Advice(layered.origin(path), path,
-                           f"ignored: {role}.autoscaling is on, so the HPA sets the replicas "
+                           f"ignored: {role}.autoscaling is on, so its HPA sets the replicas "
                            f"between {role}.autoscaling.minReplicas and maxReplicas")
 
 
 def autoscaling_without_metrics(layered: LayeredValues, presets: set[str]) -> Iterator[Advice]:
-    """An HPA with no metrics scales on CPU utilisation (the autoscaling/v2 default), which
-    says little about an engine whose work runs on accelerators."""
+    """An HPA with no metrics (no `metrics`, EPP signals or WVA; a KEDA ScaledObject always has
+    triggers) scales on CPU utilisation (the autoscaling/v2 default), which says little
+    about an engine whose work runs on accelerators."""
     for role in ROLES:
         autoscaling = _get(layered.values, (role, "autoscaling")) or {}
         metrics = {k: v for k, v in (autoscaling.get("metrics") or {}).items() if v}
-        if _enabled(layered.values, role) and autoscaling.get("enabled") is True and not metrics:
+        signals = [v for v in (autoscaling.get("epp") or {}).values() if v]
+        other = [(autoscaling.get(key) or {}).get("enabled") is True for key in ("wva", "keda")]
+        if (_enabled(layered.values, role) and autoscaling.get("enabled") is True
+                and not metrics and not signals and not any(other)):
             path = (role, "autoscaling", "enabled")
             yield Advice(layered.origin(path), path,
                            "the HPA has no metrics, so Kubernetes scales on 80% CPU "

@@ -56,6 +56,9 @@ PINNED: tuple[CrdFile, ...] = (
             "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml",
             "45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d",
             "prometheus-operator"),
+    # autoscaling.keda: the ScaledObject rendered in place of an HPA
+    CrdFile("kedacore/keda", "v2.20.2", "config/crd/bases/keda.sh_scaledobjects.yaml",
+            "af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80", "keda"),
     # routing.generation v1alpha2: the last GIE releases that had these kinds
     CrdFile(_GIE, "v1.4.0", f"{_GIE_BASES}/inference.networking.x-k8s.io_inferencepools.yaml",
             "449c5135bf65fdef2f5b925cc1632c0ac23f75e0e1f77aa6e21caadc4703f1e3",

@@ -3,7 +3,9 @@
 Checks helm (3.x or 4.x), kubectl, that the cluster answers within a few seconds, and which
 of the custom resource kinds the chart renders for a routing generation the cluster serves
 (API discovery: group, version and kind), each missing one with the upstream command that
-installs its CRD. With no reachable cluster the CRD checks are skipped.
+installs its CRD. With no reachable cluster the CRD checks are skipped. Given a release's
+values, also what its autoscaling needs (KEDA's ScaledObject, the External metrics API and
+the WVA controller).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import UserError
 from .helm import find_helm
@@ -113,12 +116,45 @@ LEGACY_CRDS: tuple[CRD, ...] = (
     *COMMON_CRDS,
 )
 GENERATIONS: dict[str, tuple[CRD, ...]] = {"v1": CRDS, "v1alpha2": LEGACY_CRDS}
+# autoscaling.keda: KEDA's release manifest installs the CRDs with the operator, which a
+# ScaledObject needs anyway (the CRD the chart is validated against: crd_cache.PINNED).
+KEDA_CRD = CRD("ScaledObject", "scaledobjects.keda.sh", "v1alpha1", _server_side(
+    "https://github.com/kedacore/keda/releases/download/v2.20.2/keda-2.20.2.yaml"),
+    required=True)
+WVA_INSTALL = ("install the llm-d Workload Variant Autoscaler controller (>= v0.8.0, "
+               "github.com/llm-d/llm-d-workload-variant-autoscaler) with Prometheus scraping "
+               "vLLM and the controller")
 
 
 def crd_for(api_version: str, kind: str) -> CRD | None:
     """The known CRD that serves `kind` in `api_version`, if any (for install hints)."""
-    known = {(crd.api_version, crd.kind): crd for crds in GENERATIONS.values() for crd in crds}
+    known = {(crd.api_version, crd.kind): crd
+             for crds in (*GENERATIONS.values(), (KEDA_CRD,)) for crd in crds}
     return known.get((api_version, kind))
+
+
+@dataclass(frozen=True)
+class Autoscalers:
+    """Which autoscaling paths a release's values use (any enabled role)."""
+
+    keda: bool = False
+    wva: bool = False
+    hpa: bool = False  # an HorizontalPodAutoscaler the chart renders itself
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Autoscalers:
+        """From the layered values of a release."""
+        keda = wva = hpa = False
+        for role in ("decode", "prefill"):
+            settings = values.get(role) or {}
+            scaling = settings.get("autoscaling") or {}
+            enabled = settings.get("enabled", role == "decode") is True
+            if not (enabled and scaling.get("enabled") is True):
+                continue
+            on_keda = (scaling.get("keda") or {}).get("enabled") is True
+            keda, hpa = keda or on_keda, hpa or not on_keda
+            wva = wva or (scaling.get("wva") or {}).get("enabled") is True
+        return cls(keda, wva, hpa)
 
 
 def _run(command: Sequence[str], timeout: float = KUBECTL_TIMEOUT
@@ -257,10 +293,34 @@ def addon_checks(served: ServedApis, device_classes: Callable[[], list[str]]) ->
     checks.append(Check("External metrics", external,
                         "external.metrics.k8s.io served" if external else
                         "external.metrics.k8s.io is not served: HPAs on EPP metrics "
-                        "(autoscaling.epp) would get no values",
+                        "(autoscaling.epp) or WVA (autoscaling.wva) would get no values",
                         "install a metrics adapter that serves the EPP's Prometheus "
                         "metrics as External metrics (e.g. prometheus-adapter or KEDA)",
                         hard=False))
+    return checks
+
+
+def autoscaler_checks(served: ServedApis, used: Autoscalers) -> list[Check]:
+    """What the release's autoscaling paths need from the cluster: KEDA's ScaledObject kind
+    (a failure: the install fails without it), the External metrics API for an HPA on WVA's
+    wva_desired_replicas and the WVA controller, which API discovery cannot see (warnings:
+    the release installs, but does not scale)."""
+    checks = []
+    if used.keda:
+        checks += crd_checks(served_crds(served, (KEDA_CRD,)), (KEDA_CRD,))
+    if used.wva and used.hpa:
+        external = served.serves("external.metrics.k8s.io/v1beta1", "ExternalMetricValueList")
+        checks.append(Check("WVA metric", external,
+                            "external.metrics.k8s.io served (it must serve "
+                            "wva_desired_replicas)" if external else
+                            "external.metrics.k8s.io is not served: the HPA on "
+                            "wva_desired_replicas (autoscaling.wva) would get no values",
+                            "serve WVA's wva_desired_replicas as an External metric "
+                            "(prometheus-adapter, as WVA's config/samples do)", hard=False))
+    if used.wva:
+        checks.append(Check("WVA controller", False, "autoscaling.wva needs the WVA controller "
+                            "running (mst cannot detect it: it serves no API of its own)",
+                            WVA_INSTALL, hard=False))
     return checks
 
 
@@ -284,8 +344,10 @@ def skipped_crd_checks(reason: str, generation: str = "v1") -> list[Check]:
             for crd in GENERATIONS[generation]]
 
 
-def run_checks(helm: str | None = None, generation: str = "v1") -> list[Check]:
-    """All checks in order: helm, kubectl, cluster, the CRDs of `generation`."""
+def run_checks(helm: str | None = None, generation: str = "v1",
+               used: Autoscalers | None = None) -> list[Check]:
+    """All checks in order: helm, kubectl, cluster, the CRDs of `generation`, the add-ons,
+    and what the autoscaling paths in `used` (a release's values, when given) need."""
     checks = [check_helm(helm)]
     kubectl_check, kubectl = check_kubectl()
     checks.append(kubectl_check)
@@ -297,7 +359,14 @@ def run_checks(helm: str | None = None, generation: str = "v1") -> list[Check]:
     if not cluster.ok:
         return [*checks, *skipped_crd_checks("cluster unreachable", generation)]
     served = discovery(kubectl)
-    return [*checks, *check_crds(served, generation), *check_addons(kubectl, served)]
+    checks += [*check_crds(served, generation), *check_addons(kubectl, served)]
+    if used is not None:
+        try:
+            checks += autoscaler_checks(served, used)
+        except (UserError, ValueError, KeyError, TypeError) as error:
+            checks.append(Check("autoscaling", False, "API discovery failed: "
+                                f"{_first_line(str(error))}", hard=False))
+    return checks
 
 
 def format_report(checks: Sequence[Check]) -> str:

@@ -100,6 +100,9 @@ def _message(error: jsonschema.ValidationError) -> str:
         return pattern_message(error.instance, error.validator_value)
     if error.validator == "enum":
         return enum_message(error.instance, error.validator_value) + _enum_hint(error)
+    if error.validator == "type" and error.validator_value == "null" and isinstance(
+            error.schema, dict) and error.schema.get("description"):
+        return f"not allowed here: {error.schema['description']}"  # a conditional rule
     if error.validator == "type" and isinstance(error.instance, list):
         key = format_path(tuple(error.absolute_path)).rsplit(".", 1)[-1]
         explained = list_for_map_message(error.instance, key)

@@ -84,6 +84,14 @@ PATTERN_WORDS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] = 
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": (
         "a name of letters, digits, '-', '_' and '.', starting with a letter or digit",
         "max-model-len", None),
+    r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$": (
+        "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending "
+        "with a letter or digit", "NVIDIA-H100-80GB-HBM3", None),
+    r"^[0-9]+(\.[0-9]+)?$": (
+        "a non-negative decimal number written as a string", "10.0", None),
+    r"^[a-zA-Z_][a-zA-Z0-9_]*$": (
+        "a Prometheus label name: letters, digits and '_', not starting with a digit",
+        "exported_namespace", None),
     r"^[0-9]{1,3}%$": ("a percentage", "25%", _percentage),
     r"^([0-9]{1,5}(h|m|s|ms)){1,4}$": (
         "a Gateway API duration: numbers with units h, m, s or ms", "3600s", _duration),

@@ -1,6 +1,7 @@
 """Checks of rendered objects against the upstream contracts kept as data in contracts/
 (EPP plugin types and parameters, EPP and sidecar flags, connector values, the groups the
-EPP watches, gRPC health service names, LWS env vars). `routing.generation` selects the data:
+EPP watches, gRPC health service names, LWS env vars, what WVA reads on an HPA/ScaledObject,
+KEDA's admission rules and prometheus scaler metadata). `routing.generation` selects the data:
 it is read back from the rendered InferencePool / EndpointPickerConfig apiVersion.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .checks import Finding, _epp_configs, pod_templates
+from .checks import Finding, _epp_configs, engine_flags, pod_templates
 from .manifests import Manifest, object_id
 
 CONTRACTS = Path(__file__).parent / "contracts"
@@ -485,6 +486,135 @@ def check_hpa_metrics(objects: list[Manifest]) -> Iterator[Finding]:
                                   f"{', '.join(known[name])})")
 
 
+def _served_model(objects: list[Manifest], target: dict[str, Any]) -> str | None:
+    """The --served-model-name of the workload an autoscaler targets, if rendered."""
+    for obj in objects:
+        if obj["kind"] == target.get("kind") and obj["metadata"]["name"] == target.get("name"):
+            for template in pod_templates(obj):
+                flags = engine_flags(template["spec"]["containers"][0])
+                if "served-model-name" in flags:
+                    return flags["served-model-name"].split()[0]
+    return None
+
+
+def _wva_series(obj: Manifest) -> list[dict[str, str]]:
+    """The wva_desired_replicas label matchers an HPA or ScaledObject scales on."""
+    if obj["kind"] == "HorizontalPodAutoscaler":
+        return [((m.get("external") or {}).get("metric") or {}).get("selector", {})
+                .get("matchLabels") or {} for m in obj["spec"].get("metrics") or []
+                if ((m.get("external") or {}).get("metric") or {}).get("name")
+                == "wva_desired_replicas"]
+    found = []
+    for trigger in obj["spec"].get("triggers") or []:
+        query = (trigger.get("metadata") or {}).get("query", "")
+        if trigger.get("type") == "prometheus" and query.startswith("wva_desired_replicas{"):
+            found.append(dict(re.findall(r'(\w+)="([^"]*)"', query)))
+    return found
+
+
+def check_wva(objects: list[Manifest]) -> Iterator[Finding]:
+    """HPAs and ScaledObjects WVA manages: the annotations it reads, a model id vLLM reports
+    (WVA matches it to the model_name label and silently skips a model with no series), a
+    scale target kind it supports, and metric selectors naming this object (WVA names the
+    variant after the HPA/ScaledObject, not after its target)."""
+    wva = load(load("index.yaml")["wva"])
+    version = wva["version"]
+    known_labels = set(wva["metrics"]["wva_desired_replicas"]) | set(wva["scrapeRenamed"].values())
+    for obj in (o for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")):
+        annotations = obj["metadata"].get("annotations") or {}
+        where = object_id(obj)
+        series = _wva_series(obj)
+        if annotations.get("llm-d.ai/managed") != "true":
+            if series:
+                yield Finding("wva", where, f"scales on wva_desired_replicas but lacks the "
+                              f"llm-d.ai/managed: \"true\" annotation WVA {version} discovers "
+                              "it by, so WVA reports no series for it")
+            continue
+        for key in annotations:
+            if key.startswith("llm-d.ai/") and key not in wva["annotations"]:
+                yield Finding("wva", where, f"annotation {key!r} is not one WVA {version} reads"
+                              + _hint(key, list(wva["annotations"])))
+        target = obj["spec"].get("scaleTargetRef") or {}
+        group = target.get("apiVersion", "apps/v1")
+        if target.get("kind", "Deployment") not in wva["scaleTargetKinds"].get(group, []):
+            yield Finding("wva", where, f"WVA {version} cannot scale a {group} "
+                          f"{target.get('kind')}")
+        served = _served_model(objects, target)
+        model = annotations.get("llm-d.ai/model-id")
+        if not model:
+            yield Finding("wva", where, "llm-d.ai/model-id is missing: WVA ignores the object")
+        elif served is not None and model != served:
+            yield Finding("wva", where, f"llm-d.ai/model-id {model!r} is not the name vLLM "
+                          f"serves ({served!r}): WVA finds no vLLM series for it and never "
+                          "scales")
+        cost = annotations.get("llm-d.ai/variant-cost")
+        if cost is not None and not re.fullmatch(wva["annotations"]["llm-d.ai/variant-cost"]
+                                                 ["pattern"], cost):
+            yield Finding("wva", where, f"llm-d.ai/variant-cost {cost!r} is not a "
+                          "non-negative decimal")
+        for matchers in series:
+            if matchers.get("variant_name") != obj["metadata"]["name"]:
+                yield Finding("wva", where, f"selects variant_name "
+                              f"{matchers.get('variant_name')!r}, but WVA {version} names the "
+                              f"variant after this object ({obj['metadata']['name']!r})")
+            for label in set(matchers) - known_labels:
+                yield Finding("wva", where, f"wva_desired_replicas has no label {label!r} "
+                              f"(labels: {', '.join(sorted(known_labels))})")
+
+
+def _keda_webhook(obj: Manifest, objects: list[Manifest], keda: dict[str, Any]
+                  ) -> Iterator[str]:
+    """What KEDA's admission webhook refuses in one ScaledObject."""
+    rules, spec = keda["webhook"], obj["spec"]
+    triggers = spec.get("triggers") or []
+    hpa = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get(
+        "name") or f"keda-hpa-{obj['metadata']['name']}"
+    if len(hpa) > rules["maxNameLength"]:
+        yield (f"KEDA names its HPA {hpa!r}, longer than {rules['maxNameLength']} characters: "
+               "set advanced.horizontalPodAutoscalerConfig.name")
+    names = [t["name"] for t in triggers if t.get("name")]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield f"trigger name {name!r} is used twice"
+    for trigger in triggers:
+        if trigger.get("useCachedMetrics") and trigger.get("type") in rules["noCachedMetrics"]:
+            yield f"useCachedMetrics is not supported for the {trigger['type']} scaler"
+    if spec.get("fallback") and not (spec.get("advanced") or {}).get("scalingModifiers") and all(
+            t.get("type") in rules["noFallbackFrom"] for t in triggers):
+        yield (f"a fallback needs a trigger other than {'/'.join(rules['noFallbackFrom'])}")
+    target = spec.get("scaleTargetRef") or {}
+    for other in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        ref = other["spec"].get("scaleTargetRef") or {}
+        if (ref.get("kind"), ref.get("name")) == (target.get("kind", "Deployment"),
+                                                  target.get("name")):
+            yield (f"{object_id(other)} already scales {target.get('name')}: KEDA creates and "
+                   "owns the HPA of a ScaledObject and refuses a second one")
+
+
+def check_keda(objects: list[Manifest]) -> Iterator[Finding]:
+    """ScaledObjects against KEDA's admission webhook, and their prometheus triggers against
+    the metadata KEDA's prometheus scaler reads (the keys it needs, no key it ignores)."""
+    keda = load(load("index.yaml")["keda"])
+    scaler = keda["scalers"]["prometheus"]
+    accepted = [*scaler["required"], *scaler["optional"]]
+    for obj in (o for o in objects if o["kind"] == "ScaledObject"):
+        for message in _keda_webhook(obj, objects, keda):
+            yield Finding("keda", object_id(obj), f"KEDA {keda['version']} refuses it: {message}")
+        for trigger in obj["spec"].get("triggers") or []:
+            if trigger.get("type") != "prometheus":
+                continue
+            metadata = trigger.get("metadata") or {}
+            name = trigger.get("name", "prometheus")
+            for key in scaler["required"]:
+                if not metadata.get(key):
+                    yield Finding("keda", object_id(obj), f"trigger {name!r}: the prometheus "
+                                  f"scaler of KEDA {keda['version']} needs metadata {key!r}")
+            for key in metadata:
+                if key not in accepted:
+                    yield Finding("keda", object_id(obj), f"trigger {name!r}: KEDA "
+                                  f"{keda['version']}'s prometheus scaler reads no {key!r}"
+                                  + _hint(key, accepted))
+
+
 CONTRACT_CHECKS = {
     "contracts": check_contracts,
     "epp-health": check_epp_health,
@@ -493,6 +623,8 @@ CONTRACT_CHECKS = {
     "pool-link": check_pool_link,
     "deprecated": deprecated_flags,
     "epp-metrics": check_hpa_metrics,
+    "wva": check_wva,
+    "keda": check_keda,
 }
 
 

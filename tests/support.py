@@ -64,9 +64,19 @@ def crd_schemas():  # -> CrdSchemas | None
     return CrdSchemas(files)
 
 
+# KEDA's ScaledObject CRD (crd_cache.PINNED: kedacore/keda v2.20.2) is not in every copy of
+# ../shared/crds yet; where it is missing, ScaledObjects are not schema-checked (the tests
+# that need it say so and skip).
+KEDA_CRD = SHARED_CRDS / "keda" / "keda.sh_scaledobjects.yaml"
+
+
 def unverifiable(obj: Obj) -> bool:
-    """A gateway-provider object whose CRD is not available here (see PROVIDER_CRDS)."""
-    return obj.get("apiVersion", "").startswith(PROVIDER_GROUPS) and not (
+    """An object whose CRD is not available here: a gateway-provider kind (see
+    PROVIDER_CRDS), or a KEDA kind without KEDA_CRD."""
+    api_version = obj.get("apiVersion", "")
+    if api_version.startswith("keda.sh/"):
+        return not KEDA_CRD.is_file()
+    return api_version.startswith(PROVIDER_GROUPS) and not (
         PROVIDER_CRDS is not None and PROVIDER_CRDS.is_dir())
 
 

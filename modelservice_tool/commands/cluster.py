@@ -268,17 +268,26 @@ def uninstall(target: lifecycle.Target, dry_run: bool, wait: bool, timeout: int,
               help="routing.generation whose custom resource kinds the cluster must serve "
                    "(v1alpha2: the legacy x-k8s.io InferencePool and InferenceModel).")
 @kubeconfig_option
+@release_options
 @handle_errors
-def doctor_command(generation: str, kubeconfig: Path | None) -> None:
+def doctor_command(generation: str, kubeconfig: Path | None, release: Release) -> None:
     """Check helm, kubectl, the cluster and the CRDs the chart's objects need.
+
+    With a release's values (-p/-f/--set), also what its autoscaling needs: KEDA's
+    ScaledObject for autoscaling.keda, the External metrics API and the WVA controller for
+    autoscaling.wva.
 
     \b
     Examples:
       KUBECONFIG=~/.kube/kind mst doctor
       mst doctor --generation v1alpha2
+      mst doctor -p cpu-sim -f examples/qwen3-0.6b-cpu-sim-keda.yaml
     """
     export_kubeconfig(kubeconfig)
-    checks = doctor.run_checks(generation=generation)
+    inputs = release.inputs
+    used = (doctor.Autoscalers.of(release.layered().values)
+            if inputs.presets or inputs.values or inputs.set_values else None)
+    checks = doctor.run_checks(generation=generation, used=used)
     click.echo(doctor.format_report(checks))
     sys.exit(doctor.exit_code(checks))
 
