@@ -120,6 +120,7 @@ def check_epp_config(config: dict[str, Any], epp: dict[str, Any], where: str,
                                       f"{path} has no field {key!r} in EPP {version} "
                                       f"(known: {', '.join(nested[path])})")
     yield from _check_data_layer(config.get("dataLayer"), spec, declared, where, version)
+    yield from _check_producer_refs(config, where, version)
     yield from _check_flow_control(config, spec, where, version)
     gates = spec.get("featureGates")
     for gate in config.get("featureGates") or []:
@@ -154,6 +155,22 @@ def _object_parameters(parameters: dict[str, Any], prefix: str = ""
             path = f"{prefix}{key}"
             yield path, value
             yield from _object_parameters(value, f"{path}.")
+
+
+def _check_producer_refs(config: dict[str, Any], where: str, version: str
+                         ) -> Iterator[Finding]:
+    """A scorer's prefixMatchInfoProducerName names a declared prefix-cache producer (the
+    scorer reads the data key of that producer's name, pkg/epp/framework/plugins/scheduling/
+    scorer/prefix/plugin.go; any other name leaves it reading nothing, without an error)."""
+    producers = {plugin.get("name") or plugin.get("type"): plugin.get("type")
+                 for plugin in config.get("plugins") or []}
+    for plugin in config.get("plugins") or []:
+        ref = (plugin.get("parameters") or {}).get("prefixMatchInfoProducerName")
+        if ref is not None and not str(producers.get(ref, "")).endswith("prefix-cache-producer"):
+            name = plugin.get("name") or plugin.get("type")
+            yield Finding("epp-plugin", where, f"plugin {name!r}: prefixMatchInfoProducerName "
+                          f"{ref!r} is no prefix-cache producer declared in the config (EPP "
+                          f"{version} would score nothing)")
 
 
 def _check_flow_control(config: dict[str, Any], spec: dict[str, Any], where: str,

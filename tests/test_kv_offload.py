@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import Obj, find, render, render_values, sample_files, samples
+import yaml
+
+from modelservice_tool.upstream import check_contracts, run_contract_checks
+from support import Obj, epp_config, find, render, render_values, sample_files, samples
 
 SAMPLE = next(s for s in samples() if s["name"] == "qwen3-32b-pd-offload")
 GIB = 1 << 30
@@ -68,3 +71,29 @@ def test_every_mounted_files_configmap_is_rendered(tmp_path: Path) -> None:
                if "configMap" in v}
     assert mounted == {"test-prefill-files"}
     assert mounted <= names
+
+
+def test_the_epp_scores_the_cpu_tier_with_its_own_producer() -> None:
+    """kvOffload.prefixScoring: a second, named approx-prefix-cache-producer sized to the
+    CPU tier, and a scorer reading it, in both P/D profiles (llm-d-router v0.10.0 named
+    producer instances); the sample's config passes the EPP contract, and a scorer pointed
+    at an undeclared producer is caught."""
+    sample = next(s for s in samples() if s["name"] == "qwen3-32b-pd-offload")
+    objects = render(*sample_files(sample))
+    config = epp_config(objects)
+    by_name = {p.get("name") or p["type"]: p for p in config["plugins"]}
+    producer = by_name["cpu-prefix-cache-producer"]
+    assert producer["type"] == "approx-prefix-cache-producer"
+    assert producer["parameters"]["autoTune"] is False
+    # 100 GiB / (256 KiB per token x 64 tokens per block)
+    assert producer["parameters"]["lruCapacityPerServer"] == 100 * 2**30 // (256 * 2**10 * 64)
+    scorer = by_name["cpu-prefix-cache-scorer"]["parameters"]
+    assert scorer == {"prefixMatchInfoProducerName": "cpu-prefix-cache-producer"}
+    for profile in config["schedulingProfiles"]:
+        assert {"pluginRef": "cpu-prefix-cache-scorer", "weight": 1} in profile["plugins"]
+    assert [str(f) for f in run_contract_checks(objects)] == []
+    by_name["cpu-prefix-cache-scorer"]["parameters"]["prefixMatchInfoProducerName"] = "cpu-tier"
+    broken = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "epp"},
+               "data": {"config.yaml": yaml.safe_dump(config)}}]
+    assert any("prefixMatchInfoProducerName 'cpu-tier' is no prefix-cache producer" in f.message
+               for f in check_contracts(broken))

@@ -36,6 +36,18 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
 {{- $producer := dict "type" "approx-prefix-cache-producer" "parameters" (dict "maxPrefixTokensToMatch" 4096 "lruCapacityPerServer" 31250) -}}
 {{- $prefix = prepend $prefix (list "approx-prefix-cache-producer" $producer) -}}
 {{- end -}}
+{{- /* Tiered prefix cache: a second approximate producer for the CPU tier, named, with its
+own scorer (llm-d-router v0.10.0 approximateprefix/README.md: named instances; the scorer's
+prefixMatchInfoProducerName picks the producer, the unnamed scorer reads the default one). */ -}}
+{{- $offload := include "ms.kvOffload" $root | fromJson -}}
+{{- $cpuTier := and (not $legacy) $offload.enabled (gt (int $offload.prefixScoring.blocks) 0) -}}
+{{- $cpuRef := list -}}
+{{- if $cpuTier -}}
+{{- $prefix = concat $prefix (list
+  (list "cpu-prefix-cache-producer" (dict "type" "approx-prefix-cache-producer" "parameters" (dict "autoTune" false "maxPrefixTokensToMatch" 4096 "lruCapacityPerServer" (int $offload.prefixScoring.blocks))))
+  (list "cpu-prefix-cache-scorer" (dict "type" "prefix-cache-scorer" "parameters" (dict "prefixMatchInfoProducerName" "cpu-prefix-cache-producer")))) -}}
+{{- $cpuRef = list (list "cpu-prefix-cache-scorer" (int $offload.prefixScoring.weight)) -}}
+{{- end -}}
 {{- $picker := list "max-score-picker" (dict "type" "max-score-picker") -}}
 {{- $single := list "single-profile-handler" (dict "type" "single-profile-handler") -}}
 {{- if eq $profile "default" -}}
@@ -44,13 +56,13 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
     (list "queue-scorer" (dict "type" "queue-scorer"))
     (list $kvScorer (dict "type" $kvScorer))
     $picker $single))
-  "profiles" (list (list "default" (list
-    (list "queue-scorer" 2) (list $kvScorer 2) (list "prefix-cache-scorer" 3)
-    (list "max-score-picker" 0))))) -}}
+  "profiles" (list (list "default" (concat (list
+    (list "queue-scorer" 2) (list $kvScorer 2) (list "prefix-cache-scorer" 3)) $cpuRef
+    (list (list "max-score-picker" 0)))))) -}}
 {{- else if eq $profile "prefix-cache" -}}
 {{- toJson (dict
   "plugins" (concat $prefix (list $picker $single))
-  "profiles" (list (list "default" (list (list "prefix-cache-scorer" 1) (list "max-score-picker" 0))))) -}}
+  "profiles" (list (list "default" (concat (list (list "prefix-cache-scorer" 1)) $cpuRef (list (list "max-score-picker" 0)))))) -}}
 {{- else if eq $profile "pd" -}}
 {{- $tokens := int $epp.nonCachedTokens -}}
 {{- if le $tokens 0 -}}
@@ -66,7 +78,7 @@ profiles: [[profile, [[pluginRef, weight]...]]...]}. Weight 0 renders no weight.
   (list "prefix-based-pd-decider" (dict "type" "prefix-based-pd-decider" "parameters" (dict "nonCachedTokens" $tokens)))
   (list "disagg-profile-handler" (dict "type" "disagg-profile-handler" "parameters" (dict "deciders" (dict "prefill" "prefix-based-pd-decider")))) -}}
 {{- end -}}
-{{- $roleProfile := list (list "max-score-picker" 0) (list "prefix-cache-scorer" 2) (list "queue-scorer" 1) -}}
+{{- $roleProfile := concat (list (list "max-score-picker" 0) (list "prefix-cache-scorer" 2)) $cpuRef (list (list "queue-scorer" 1)) -}}
 {{- toJson (dict
   "plugins" (concat $prefix (list
     (list "queue-scorer" (dict "type" "queue-scorer"))

@@ -7,7 +7,8 @@ vllm/distributed/kv_transfer/kv_connector/v1/multi_connector.py).
 "ms.kvOffload" returns the resolved values {enabled, connector, cpuGiB, extraConfig, hashSeed}.
 */}}
 {{- define "ms.kvOffload" -}}
-{{- $cfg := dict "enabled" false "connector" "OffloadingConnector" "cpuGiB" 0 "extraConfig" dict "hashSeed" "" -}}
+{{- $cfg := dict "enabled" false "connector" "OffloadingConnector" "cpuGiB" 0 "extraConfig" dict "hashSeed" ""
+  "prefixScoring" (dict "blocks" 0 "weight" 1) -}}
 {{- include "ms.merge" (list $cfg (.Values.kvOffload | default dict)) -}}
 {{- $_ := set $cfg "enabled" (eq (toString $cfg.enabled) "true") -}}
 {{- toJson $cfg -}}
