@@ -37,7 +37,7 @@ SIM_K8S = Path(os.environ.get("MST_SIM_K8S", REPO.parent / "shared" / "k8s"))
 SIM_CONTEXT = "k8s-fixture"  # the context name ../shared/k8s/up writes into its kubeconfig
 # The CRD folders of ../shared/crds a current cluster has (legacy/ is left out on purpose).
 CRD_DIRS = ("gateway-api", "gateway-api-inference-extension", "llm-d-router", "lws",
-            "prometheus-operator")
+            "prometheus-operator", "keda")  # those present in ../shared/crds
 LEGACY_CRDS = SHARED_CRDS / "gateway-api-inference-extension" / "legacy"
 # Kinds the samples render that must be served before any live test runs.
 BASE_KINDS = (("inference.networking.k8s.io/v1", "InferencePool"),
