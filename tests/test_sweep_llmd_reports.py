@@ -249,6 +249,21 @@ def test_reports_without_a_stack_score_on_throughput_only(tmp_path: Path) -> Non
     assert "Pareto front (output_tps vs gpus): empty" in plain.stdout
 
 
+def test_a_stack_without_accelerator_counts_has_no_per_gpu_metric(tmp_path: Path) -> None:
+    """llm-d-benchmark's run-only mode writes one engine with accelerator.count 0
+    (`_populate_minimal_stack` in the package's native_to_br0_2.py)."""
+    report = example_report()
+    report["scenario"]["stack"][0]["standardized"] |= {"replicas": 1}
+    report["scenario"]["stack"][0]["standardized"]["accelerator"]["count"] = 0
+    path = write(tmp_path / "reports" / "run-only", report)
+    per_gpu = run_cli(tmp_path / "reports")
+    assert per_gpu.exit_code == 2
+    assert f"{path}: scenario.stack counts no accelerators" in per_gpu.stderr
+    by_gpus = run_cli(tmp_path / "reports", "--objective", "max:output_tps")
+    assert by_gpus.exit_code == 0, by_gpus.output
+    assert "Pareto front (output_tps vs gpus): decode 1x0 (0)" in by_gpus.stdout
+
+
 def test_folders_without_reports_are_reported(tmp_path: Path) -> None:
     report = example_report()
     write(tmp_path / "reports" / "a", report)

@@ -44,13 +44,14 @@ SOURCES = {
     **{f"{name}_{p}_ms": f"{AGGREGATE}.latency.{field}.{p}"
        for name, (field, _) in LATENCIES.items() for p in ("p50", "p90", "p99")},
 }
-# Derived metrics -> the point metrics they are computed from ("gpus": scenario.stack,
-# "price": --gpu-hour-cost).
-DERIVED_FROM = {"output_tps_per_gpu": ("output_tps", "gpus"),
-                "total_tps_per_gpu": ("total_tps", "gpus"),
+# Derived metrics -> what they are computed from: point metrics, "gpus" (a known count,
+# from scenario.stack), "per_gpu" (a known count above 0), "price" (--gpu-hour-cost).
+DERIVED_FROM = {"output_tps_per_gpu": ("output_tps", "per_gpu"),
+                "total_tps_per_gpu": ("total_tps", "per_gpu"),
                 "cost_per_mtok": ("output_tps", "gpus", "price"),
                 "cost_per_hour": ("gpus", "price"), "gpus": ("gpus",)}
-
+OTHER_METRIC = "choose a metric that is not per accelerator or cost, e.g. --objective " \
+               "max:output_tps"
 
 def _get(doc: Any, dotted: str) -> Any:
     for key in dotted.split("."):
@@ -178,17 +179,20 @@ def _require(objective: Objective, price: float | None, path: Path, metrics: Met
     metric this report cannot give."""
     for metric, use in objective.metrics().items():
         for needed in DERIVED_FROM.get(metric, (metric,)):
-            if needed == "gpus" and stack is None:
-                raise UserError(
-                    f"{path}: scenario.stack has no inference_engine component, so its "
-                    f"accelerators are unknown; {use} needs them (choose a metric that is "
-                    "not per accelerator or cost, e.g. --objective max:output_tps)")
+            if needed in ("gpus", "per_gpu") and stack is None:
+                raise UserError(f"{path}: scenario.stack has no inference_engine component, so "
+                                f"its accelerators are unknown; {use} needs them "
+                                f"({OTHER_METRIC})")
+            if needed == "per_gpu" and stack is not None and stack.gpus == 0:
+                raise UserError(f"{path}: scenario.stack counts no accelerators (accelerator."
+                                "count 0 in every inference_engine, as llm-d-benchmark writes "
+                                f"when it does not know them); {use} needs them "
+                                f"({OTHER_METRIC})")
             if needed == "price" and price is None:
                 raise UserError(f"{use} needs a price: add --gpu-hour-cost")
             if needed in metrics and metrics[needed] is None:
                 raise UserError(f"{path}: {SOURCES[needed]} is missing; {use} needs it "
                                 f"(metric {needed})")
-
 
 def read_variant(folder: Path, objective: Objective,
                  price: float | None) -> tuple[Record | None, list[str]]:
