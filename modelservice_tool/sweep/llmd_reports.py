@@ -177,7 +177,7 @@ def _require(objective: Objective, price: float | None, path: Path, metrics: Met
              stack: Stack | None) -> None:
     """UserError naming the file and field when the objective or a constraint needs a
     metric this report cannot give."""
-    for metric, use in objective.metrics().items():
+    for metric, use in objective.metric_uses().items():
         for needed in DERIVED_FROM.get(metric, (metric,)):
             if needed in ("gpus", "per_gpu") and stack is None:
                 raise UserError(f"{path}: scenario.stack has no inference_engine component, so "

@@ -142,7 +142,7 @@ class Objective:
                                                "violation": score.violation},
                 "metrics": score.point, "load_points": derived}
 
-    def metrics(self) -> dict[str, str]:
+    def metric_uses(self) -> dict[str, str]:
         """Metric -> what uses it (`--objective max:output_tps`, `--constraint ...`)."""
         used = {self.metric: f"--objective {'max' if self.maximize else 'min'}:{self.metric}"}
         for constraint in self.constraints:
