@@ -47,6 +47,11 @@ from .common import export_kubeconfig, handle_errors, kubeconfig_option, release
 @click.option("--plan-only", is_flag=True, help="Show variants, accelerators, cost and diffs only.")
 @click.option("--no-diff", is_flag=True, help="With --plan-only: leave out the manifest diffs.")
 @click.option("--report-only", is_flag=True, help="Rebuild the report from --results.")
+@click.option("--from-reports", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              metavar="DIR", help="Build the report from llm-d benchmark reports (v0.2) "
+                                  "instead of --results: one subfolder of DIR per variant, as "
+                                  "llm-d-benchmark and mst sweep write them (implies "
+                                  "--report-only).")
 @click.option("--retry-failed", is_flag=True, help="Run again variants that failed before.")
 @click.option("--experiment", "experiment_file", type=click.Path(path_type=Path), metavar="FILE",
               help="llm-d-benchmark experiment file: its setup.treatments are the variants, "
@@ -66,7 +71,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
                   seed: int, objective: str, constraints: tuple[str, ...],
                   gpu_budget: int | None, gpu_hour_cost: float | None, results_path: Path,
                   output_dir: Path, plan_only: bool, no_diff: bool, report_only: bool,
-                  retry_failed: bool, experiment_file: Path | None,
+                  from_reports: Path | None, retry_failed: bool, experiment_file: Path | None,
                   write_experiment: Path | None, llmd_reports: bool, kubeconfig: Path | None,
                   context: str | None, ready_timeout: int, load: LoadSettings) -> None:
     """Benchmark variants of a release and find the best one for an objective.
@@ -76,6 +81,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
     `mst validate`. Invalid and over-budget variants are reported and never deployed.
     With a cluster, each remaining variant is installed, benchmarked with guidellm
     (see `mst bench`), recorded in --results and uninstalled; a rerun resumes.
+    --from-reports scores llm-d benchmark reports instead (llm-d-benchmark's or mst's).
 
     \b
     Examples:
@@ -84,8 +90,16 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
       mst sweep -p nvidia-h100 -f examples/qwen3-32b-tp2.yaml --release qwen-sweep \\
         -P decode.parallelism.tensor=1,2,4 -P engine.args.max-num-seqs=128,256 \\
         --strategy bayes --trials 8 --constraint 'ttft_p90_ms<=500' --gpu-hour-cost 2.5
+      mst sweep --from-reports sweep-report/bench --constraint 'ttft_p90_ms<=500'
     """
     export_kubeconfig(kubeconfig)
+    if from_reports is not None:
+        if params or experiment_file or plan_only:
+            raise UserError("--from-reports builds a report from benchmark reports: leave out "
+                            "--param, --experiment and --plan-only")
+        report_from_llmd(from_reports, Objective.parse(objective, constraints), gpu_hour_cost,
+                         output_dir)
+        return
     results = ResultsFile(results_path)
     if report_only:
         records = results.load()
@@ -143,6 +157,17 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
     run_sweep(config, planner, evaluator, results, progress)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
     click.echo(f"results in {results_path}, report in {output_dir}/", err=True)
+
+
+def report_from_llmd(folder: Path, objective: Objective, gpu_hour_cost: float | None,
+                     output_dir: Path) -> None:
+    """Score every variant folder of llm-d benchmark reports and write the sweep report."""
+    from ..sweep.llmd_reports import read_reports
+
+    records, notes = read_reports(folder, objective, gpu_hour_cost)
+    summary = write_report(records, output_dir, trace=False,
+                           notes=(f"source: llm-d benchmark reports in {folder}/", *notes))
+    click.echo(summary.read_text(), nl=False)
 
 
 def write_experiment_file(path: Path, name: str, variants: list[tuple[str, dict]],

@@ -36,12 +36,15 @@ def _metric(name: str, where: str) -> str:
     return name
 
 
-def derive(point: dict[str, float], gpus: int, cost_per_hour: float | None) -> Metrics:
-    """A load point's metrics plus per-GPU throughput and cost per million output tokens."""
-    metrics: Metrics = {**point, "gpus": float(gpus), "cost_per_hour": cost_per_hour}
-    metrics["output_tps_per_gpu"] = point["output_tps"] / gpus if gpus else None
-    metrics["total_tps_per_gpu"] = point["total_tps"] / gpus if gpus else None
-    tokens_per_hour = point["output_tps"] * 3600
+def derive(point: Metrics, gpus: int | None, cost_per_hour: float | None) -> Metrics:
+    """A load point's metrics plus per-GPU throughput and cost per million output tokens
+    (None where an input is unknown: no accelerator, no price, a metric the source lacks)."""
+    metrics: Metrics = {**point, "gpus": None if gpus is None else float(gpus),
+                        "cost_per_hour": cost_per_hour}
+    output, total = point.get("output_tps"), point.get("total_tps")
+    metrics["output_tps_per_gpu"] = output / gpus if gpus and output is not None else None
+    metrics["total_tps_per_gpu"] = total / gpus if gpus and total is not None else None
+    tokens_per_hour = (output or 0.0) * 3600
     metrics["cost_per_mtok"] = (cost_per_hour / tokens_per_hour * 1e6
                                 if cost_per_hour is not None and tokens_per_hour else None)
     return metrics
@@ -127,6 +130,24 @@ class Objective:
         if best is not None:
             return Score(best[0], best[1], 0.0)
         return Score(None, least[1], least[0] if least[1] is not None else 1.0)
+
+    def evaluate(self, points: list[Metrics], gpus: int | None,
+                 cost_per_hour: float | None) -> dict[str, Any]:
+        """The scored fields of a benchmarked variant's record, whatever measured it:
+        `objective` (value, feasible, violation), `metrics` (the point that counts) and
+        `load_points` (every point with its derived metrics)."""
+        derived = [derive(point, gpus, cost_per_hour) for point in points]
+        score = self.score(derived)
+        return {"objective": self.as_dict() | {"value": score.value, "feasible": score.feasible,
+                                               "violation": score.violation},
+                "metrics": score.point, "load_points": derived}
+
+    def metric_uses(self) -> dict[str, str]:
+        """Metric -> what uses it (`--objective max:output_tps`, `--constraint ...`)."""
+        used = {self.metric: f"--objective {'max' if self.maximize else 'min'}:{self.metric}"}
+        for constraint in self.constraints:
+            used.setdefault(constraint.metric, f"--constraint {constraint}")
+        return used
 
     def describe(self) -> str:
         """`max output_tps_per_gpu s.t. ttft_p90_ms<=500`."""

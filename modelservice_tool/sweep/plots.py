@@ -14,7 +14,7 @@ def pareto_plot(records: list[Record], path: Path, *, metric: str, maximize: boo
     """Every benchmarked variant at (cost, objective); the front joined by a line."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7.5, 4.8))
-    ok = [r for r in records if r["status"] == "ok"]
+    ok = [r for r in records if r["status"] == "ok" and r.get(cost) is not None]
     feasible = [r for r in ok if objective_value(r) is not None]
     infeasible = [r for r in ok if objective_value(r) is None and
                   (r.get("metrics") or {}).get(metric) is not None]

@@ -10,7 +10,7 @@ from typing import Any
 from ..bench.results import BenchResult
 from ..errors import UserError
 from .experiment import TreatmentSpace
-from .objective import Objective, derive
+from .objective import Objective
 from .results import SCHEMA, Record, ResultsFile, now
 from .space import SearchSpace
 from .strategies import Outcome, make_proposer
@@ -80,12 +80,9 @@ def evaluate_variant(rendered: RenderedVariant, config: SweepConfig, evaluate: E
     except UserError as error:
         return record | {"status": "failed", "error": str(error), "started_at": started,
                          "finished_at": now()}
-    points = [derive(point.metrics(), rendered.gpus, rendered.cost_per_hour)
-              for point in evaluation.result.points]
-    score = config.objective.score(points)
-    record["objective"] |= {"value": score.value, "feasible": score.feasible,
-                            "violation": score.violation}
-    return record | {"status": "ok", "metrics": score.point, "load_points": points,
+    scored = config.objective.evaluate([point.metrics() for point in evaluation.result.points],
+                                       rendered.gpus, rendered.cost_per_hour)
+    return record | {"status": "ok", **scored,
                      "tool": evaluation.result.tool, "result_file": evaluation.artifact,
                      "started_at": started, "finished_at": now()}
 
