@@ -21,13 +21,17 @@ tokenizer{backend, port, model, image, resources}} with the chart defaults fille
 
 {{/* vLLM's --kv-events-config JSON for a role: publish over ZMQ on every pod address
 (the EPP dials each pod, pod-discovery mode), topic kv@<pod IP>:<engine port>@<model>.
-$(POD_IP) is expanded by Kubernetes from the container env. Call with (list $kv $port $model). */}}
+$(POD_IP) is expanded by Kubernetes from the container env. Call with (list $kv $port $model
+[endpointPort]); endpointPort (a string, default the configured port) is what a per-rank
+launch script puts there. vLLM adds the global data-parallel rank to the endpoint port. */}}
 {{- define "ms.kvEventsConfig" -}}
 {{- $kv := index . 0 -}}
+{{- $endpointPort := toString (int $kv.port) -}}
+{{- if gt (len .) 3 }}{{ $endpointPort = index . 3 }}{{ end -}}
 {{- toJson (dict
   "enable_kv_cache_events" true
   "publisher" "zmq"
-  "endpoint" (printf "tcp://*:%d" (int $kv.port))
+  "endpoint" (printf "tcp://*:%s" $endpointPort)
   "topic" (printf "kv@$(POD_IP):%d@%s" (int (index . 1)) (index . 2))) -}}
 {{- end -}}
 
