@@ -137,7 +137,7 @@ def test_the_probe_script_fails_when_one_rank_does_not_answer(tmp_path: Path) ->
     script = engine["readinessProbe"]["exec"]["command"][2]
 
     class Ok(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200 if self.path == "/v1/models" else 404)
             self.end_headers()
 
@@ -229,7 +229,7 @@ def vllm_offset_endpoint_port() -> Callable[[str, int], str]:
                     if isinstance(node, ast.FunctionDef) and node.name == "offset_endpoint_port")
     function.decorator_list = []
     namespace: dict[str, Any] = {}
-    exec(compile(ast.Module([function], []), "kv_events.py", "exec"),  # noqa: S102
+    exec(compile(ast.Module([function], []), "kv_events.py", "exec"),
          {"__builtins__": __builtins__, "str": str, "int": int}, namespace)
     return namespace["offset_endpoint_port"]
 
