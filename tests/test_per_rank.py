@@ -28,12 +28,14 @@ from test_vllm_cli import container_env, kube_expand, shell_serve_argvs, vllm_py
 
 from modelservice_tool.checks import engine_processes, run_checks, token_flags
 from support import (
+    SHARED_CRDS,
     Obj,
     assert_valid_stack,
     epp_config,
     one,
     render,
     render_values,
+    run_helm_template,
     sample_files,
     samples,
 )
@@ -295,6 +297,34 @@ def test_each_rank_binds_its_declared_nixl_port() -> None:
 
 
 # ------------------------------------------------------------------ the real GIE CRD
+
+
+def test_the_chart_refuses_exactly_the_ports_the_crd_refuses(tmp_path: Path) -> None:
+    """The chart's dataLocal limit is the GIE v1.6.0 CRD's targetPorts maxItems (read from
+    the upstream CRD file): that many ranks render, one more is refused."""
+    crd_file = (SHARED_CRDS / "gateway-api-inference-extension"
+                / "inference.networking.k8s.io_inferencepools.yaml")
+    if not crd_file.is_file():
+        pytest.skip(f"upstream CRDs not found at {SHARED_CRDS} (set MST_CRDS_DIR)")
+    crd = yaml.safe_load(crd_file.read_text())
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
+    limit = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"][
+        "targetPorts"]["maxItems"]
+
+    def layout(ranks: int) -> Path:
+        path = tmp_path / f"ranks-{ranks}.yaml"
+        path.write_text(yaml.safe_dump({
+            "prefill": {"enabled": False}, "pod": {"accelerator": {"perNode": 2 * limit}},
+            "decode": {"multiNode": {"enabled": False},
+                       "parallelism": {"data": ranks, "dataLocal": ranks}}}))
+        return path
+
+    fits = render(*sample_files(SAMPLE), layout(limit))
+    assert len(pool_ports(fits)) == limit
+    result = run_helm_template((*sample_files(SAMPLE), layout(limit + 1)))
+    assert result.returncode != 0
+    assert f"lists at most {limit} (GIE v1.6.0)" in result.stderr, result.stderr
+
 
 
 @pytest.mark.e2e
