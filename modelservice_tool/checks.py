@@ -343,6 +343,8 @@ def check_pool_ranks(objects: list[Manifest]) -> Iterator[Finding]:
                 served = ({int(p) for p in annotation.split(",")} if annotation
                           else set(targets))
                 listening = http_listeners(template)
+                if not listening:  # a custom command whose ports cannot be read
+                    continue
                 where = f"{object_id(obj)} ({labels.get('llm-d.ai/role', 'pod')})"
                 if served - set(targets):
                     yield Finding("pool-ranks", where, f"{ACTIVE_PORTS} lists "
@@ -367,8 +369,9 @@ def _sidecar_forwarding(obj: Manifest, template: dict[str, Any]) -> Iterator[Fin
         if not engine.isdigit():
             continue
         wanted = {int(engine) + r for r in range(_int_flag(flags, "data-parallel-size"))}
-        missing = wanted - _engine_ports(template)
-        if missing:
+        ports = _engine_ports(template)
+        missing = wanted - ports
+        if ports and missing:  # no readable port: a custom command, nothing to compare
             yield Finding("pool-ranks", object_id(obj),
                           f"the routing sidecar forwards to ports {sorted(missing)} where no "
                           "engine process listens")
