@@ -57,26 +57,49 @@ def _engine(template: dict[str, Any]) -> dict[str, Any]:
     return template["spec"]["containers"][0]
 
 
-def engine_tokens(container: dict[str, Any]) -> list[str]:
-    """The engine's command line; for a shell wrapper (`sh -c` script, as multi-node pods
-    use) the tokens of its `vllm serve` line."""
+@dataclass(frozen=True)
+class EngineProcess:
+    """One engine process of a container: its command line from `vllm` on, and the
+    `NAME=value` assignments a launch script puts before it (a rank's devices)."""
+
+    tokens: list[str]
+    env: dict[str, str]
+
+
+def engine_processes(container: dict[str, Any]) -> list[EngineProcess]:
+    """The engine processes a container starts: its command line, or for a shell wrapper
+    (`sh -c` script: multi-node pods, one `vllm serve` per rank) every `vllm serve` line."""
     tokens = [*container.get("command", []), *container.get("args", [])]
-    if len(tokens) >= 3 and tokens[0].endswith("sh") and tokens[1] == "-c":
-        for line in tokens[2].splitlines():
-            if "vllm serve" not in line:
-                continue
-            try:
-                words = shlex.split(line.replace("$((", "\\$(("))
-            except ValueError:  # not a line shlex can split (e.g. a continuation)
-                continue
-            if "vllm" in words and "serve" in words:
-                return words[words.index("vllm"):]
-    return tokens
+    if not (len(tokens) >= 3 and tokens[0].endswith("sh") and tokens[1] == "-c"):
+        return [EngineProcess(tokens, {})]
+    found = []
+    for line in tokens[2].splitlines():
+        if "vllm serve" not in line:
+            continue
+        try:
+            words = shlex.split(line.replace("$((", "\\$(("))
+        except ValueError:  # not a line shlex can split (e.g. a continuation)
+            continue
+        if "vllm" in words and "serve" in words:
+            start = words.index("vllm")
+            env = dict(w.partition("=")[::2] for w in words[:start] if "=" in w)
+            found.append(EngineProcess(words[start:], env))
+    return found or [EngineProcess(tokens, {})]
+
+
+def engine_tokens(container: dict[str, Any]) -> list[str]:
+    """The engine's command line; for a shell wrapper the tokens of its first `vllm serve`
+    line."""
+    return engine_processes(container)[0].tokens
 
 
 def engine_flags(container: dict[str, Any]) -> dict[str, str]:
     """`--flag=value` and `--flag value` arguments of a container as a dict (bare flags: "")."""
-    tokens = engine_tokens(container)
+    return token_flags(engine_tokens(container))
+
+
+def token_flags(tokens: list[str]) -> dict[str, str]:
+    """`--flag=value` and `--flag value` arguments of a command line (bare flags: "")."""
     flags: dict[str, str] = {}
     for index, token in enumerate(tokens):
         if not token.startswith("--"):
@@ -92,10 +115,15 @@ def _int_flag(flags: dict[str, str], name: str) -> int:
     return int(value) if value.isdigit() else 1
 
 
-def _ranks_per_pod(obj: Manifest, flags: dict[str, str]) -> int:
-    """Accelerators one pod's engine uses: tensor x pipeline x dataLocal in one pod; in a
-    LeaderWorkerSet, tensor x dataLocal (data-parallel mode) or the tensor x pipeline ranks
-    shared by the group's pods (Ray mode)."""
+def _ranks_per_pod(obj: Manifest, container: dict[str, Any]) -> int:
+    """Accelerators one pod's engine uses: tensor x pipeline x dataLocal in one pod (summed
+    over the processes when each rank is its own `vllm serve`); in a LeaderWorkerSet,
+    tensor x dataLocal (data-parallel mode) or the tensor x pipeline ranks shared by the
+    group's pods (Ray mode)."""
+    processes = engine_processes(container)
+    if len(processes) > 1:
+        return sum(_process_accelerators(token_flags(p.tokens)) for p in processes)
+    flags = token_flags(processes[0].tokens)
     tensor = _int_flag(flags, "tensor-parallel-size")
     pipeline = _int_flag(flags, "pipeline-parallel-size")
     local = _int_flag(flags, "data-parallel-size-local")
@@ -103,6 +131,11 @@ def _ranks_per_pod(obj: Manifest, flags: dict[str, str]) -> int:
         return tensor * pipeline * local
     size = obj["spec"]["leaderWorkerTemplate"].get("size", 1)
     return tensor * pipeline // size if (tensor * pipeline) % size == 0 else tensor * pipeline
+
+
+def _process_accelerators(flags: dict[str, str]) -> int:
+    return (_int_flag(flags, "tensor-parallel-size") * _int_flag(flags, "pipeline-parallel-size")
+            * _int_flag(flags, "data-parallel-size-local"))
 
 
 def serving_template(obj: Manifest) -> dict[str, Any]:
@@ -143,8 +176,8 @@ def pod_accelerators(template: dict[str, Any], objects: list[Manifest]) -> dict[
 def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
     """Accelerators per pod equal what the engine's parallelism flags need in one pod."""
     for obj in model_workloads(objects):
-        flags = engine_flags(_engine(serving_template(obj)))
-        ranks = _ranks_per_pod(obj, flags)
+        ranks = _ranks_per_pod(obj, _engine(serving_template(obj)))
+        yield from _rank_devices(obj, _engine(serving_template(obj)))
         for template in pod_templates(obj):
             found = pod_accelerators(template, objects)
             if not found:
@@ -161,6 +194,30 @@ def check_accelerators(objects: list[Manifest]) -> Iterator[Finding]:
                         f" vLLM {'cannot start' if count < ranks else 'leaves GPUs idle'}; "
                         "drop accelerator.count / the explicit resource, or fix parallelism",
                     )
+
+
+def _rank_devices(obj: Manifest, container: dict[str, Any]) -> Iterator[Finding]:
+    """With one process per rank, each process sees its own devices (the device-visibility
+    variable before its `vllm serve`), as many as its parallelism needs, and no two share."""
+    processes = engine_processes(container)
+    if len(processes) < 2:
+        return
+    taken: dict[str, int] = {}
+    for index, process in enumerate(processes):
+        devices = next((v.split(",") for k, v in process.env.items() if k.endswith(
+            ("VISIBLE_DEVICES", "AFFINITY_MASK"))), None)
+        need = _process_accelerators(token_flags(process.tokens))
+        if devices is None or len(devices) != need:
+            yield Finding("rank-devices", object_id(obj),
+                          f"engine process {index} needs {need} devices but its launch line "
+                          f"gives it {devices}: every rank would start on device 0")
+            continue
+        for device in devices:
+            if device in taken:
+                yield Finding("rank-devices", object_id(obj),
+                              f"device {device} is given to engine processes {taken[device]} "
+                              f"and {index}")
+            taken[device] = index
 
 
 def _serving_containers(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,6 +301,80 @@ def check_pool_selector(objects: list[Manifest]) -> Iterator[Finding]:
             if model_pods and not any(port in _container_ports(t) for t in model_pods):
                 yield Finding("pool-port", object_id(pool),
                               f"target port {port} is not a port of the model pods")
+
+
+ACTIVE_PORTS = "llm-d.ai/active-ports"  # llm-d-router v0.10.0 pkg/epp/datastore/datastore.go
+
+
+def http_listeners(template: dict[str, Any]) -> set[int]:
+    """Ports a pod serves the pool on: the routing sidecar's (`--port` + rank for rank <
+    `--data-parallel-size`) when it has one, else every engine process's `--port`."""
+    for container in template["spec"].get("initContainers", []):
+        if container.get("name") == "routing-proxy":
+            flags = token_flags(container.get("args") or [])
+            base = int(flags.get("port", "0") or 0)
+            return {base + rank for rank in range(_int_flag(flags, "data-parallel-size"))}
+    return _engine_ports(template)
+
+
+def _engine_ports(template: dict[str, Any]) -> set[int]:
+    """The `--port` of every engine process of the pod."""
+    return {int(token_flags(p.tokens)["port"]) for p in engine_processes(_engine(template))
+            if token_flags(p.tokens).get("port", "").isdigit()}
+
+
+def check_pool_ranks(objects: list[Manifest]) -> Iterator[Finding]:
+    """Every port an InferencePool targets on a pod is one that pod serves HTTP on, and
+    every such port is targeted: the EPP makes one endpoint per targetPort (narrowed by the
+    pod's llm-d.ai/active-ports) and a port nobody listens on fails requests, while a
+    listener outside the pool is a rank that never gets any. A sidecar forwards rank r to
+    the engine process on its model-server port + r."""
+    for pool in (o for o in objects if o["kind"] == "InferencePool"):
+        targets = [p["number"] for p in pool["spec"].get("targetPorts", [])]
+        if not targets:
+            continue
+        selector = pool["spec"]["selector"].get("matchLabels", {})
+        for obj in model_workloads(objects):
+            for template in pod_templates(obj):
+                labels = template["metadata"].get("labels", {})
+                if not _selects(selector, labels):
+                    continue
+                annotation = template["metadata"].get("annotations", {}).get(ACTIVE_PORTS)
+                served = ({int(p) for p in annotation.split(",")} if annotation
+                          else set(targets))
+                listening = http_listeners(template)
+                if not listening:  # a custom command whose ports cannot be read
+                    continue
+                where = f"{object_id(obj)} ({labels.get('llm-d.ai/role', 'pod')})"
+                if served - set(targets):
+                    yield Finding("pool-ranks", where, f"{ACTIVE_PORTS} lists "
+                                  f"{sorted(served - set(targets))}, not pool targetPorts")
+                if served - listening:
+                    yield Finding("pool-ranks", where,
+                                  f"the pool sends requests to ports {sorted(served - listening)}"
+                                  f" but the pod serves HTTP on {sorted(listening)}")
+                if listening - served:
+                    yield Finding("pool-ranks", where,
+                                  f"ranks on ports {sorted(listening - served)} serve HTTP but "
+                                  "the pool never targets them")
+                yield from _sidecar_forwarding(obj, template)
+
+
+def _sidecar_forwarding(obj: Manifest, template: dict[str, Any]) -> Iterator[Finding]:
+    for container in template["spec"].get("initContainers", []):
+        if container.get("name") != "routing-proxy":
+            continue
+        flags = token_flags(container.get("args") or [])
+        engine = flags.get("model-server-port") or flags.get("vllm-port") or ""
+        if not engine.isdigit():
+            continue
+        wanted = {int(engine) + r for r in range(_int_flag(flags, "data-parallel-size"))}
+        ports = _engine_ports(template)
+        missing = wanted - ports
+        if ports and missing:  # no readable port: a custom command, nothing to compare
+            yield Finding("pool-ranks", object_id(obj),
+                          f"the routing sidecar forwards to ports {sorted(missing)} where no "
+                          "engine process listens")
 
 
 def _epp_configs(objects: list[Manifest]) -> Iterator[tuple[Manifest, dict[str, Any]]]:
@@ -340,6 +471,7 @@ CHECKS: dict[str, Callable[[list[Manifest]], Iterator[Finding]]] = {
     "engine-port": check_engine_port,
     "service-targets": check_service_targets,
     "pool-selector": check_pool_selector,
+    "pool-ranks": check_pool_ranks,
     "pd-decider": check_pd_decider,
     "lws-size": check_lws_size,
     "model-path": check_model_mounted,

@@ -125,35 +125,51 @@ def container_env(container: dict[str, Any], lws_index: int | None) -> dict[str,
     return env
 
 
-def shell_serve_argv(script: str, env: dict[str, str]) -> list[str] | None:
-    """The arguments after `vllm serve` in a launch script, expanded and split by /bin/sh
-    (with no PATH: only builtins run; variables and $((...)) expand as in the pod)."""
+# A launch-script line that only sets a variable (`START=$((...))`, `export X=...`): run
+# before a `vllm serve` line is expanded, as the pod's shell would have.
+ASSIGNMENT = re.compile(r"^(export )?[A-Z_][A-Z0-9_]*=\S+$")
+SERVE = re.compile(r"\bvllm serve\b")
+
+
+def shell_serve_argvs(script: str, env: dict[str, str]) -> list[list[str]]:
+    """The arguments after `vllm serve` of every `vllm serve` line of a launch script (one
+    per data-parallel rank with httpPerRank), expanded and split by /bin/sh after the
+    script's variable assignments (with no PATH: only builtins run; variables and $((...))
+    expand as in the pod). A trailing `&` (a rank started in the background) is dropped."""
     lines = script.replace("\\\n", " ").splitlines()
-    serve = next((line for line in lines if re.search(r"\bvllm serve\b", line)), None)
-    if serve is None:
-        return None
-    rest = serve[re.search(r"\bvllm serve\b", serve).end():]
-    program = f'set -- {rest}\nprintf "%s\\0" "$@"'
-    result = subprocess.run(["/bin/sh", "-c", program], env={**env, "PATH": "/nonexistent"},
-                            capture_output=True, text=True, check=False, timeout=30)
-    assert result.returncode == 0, f"/bin/sh could not expand {serve!r}: {result.stderr}"
-    return result.stdout.split("\0")[:-1]
+    preamble = "\n".join(line for line in lines if ASSIGNMENT.match(line))
+    argvs = []
+    for serve in (line for line in lines if SERVE.search(line)):
+        rest = serve[SERVE.search(serve).end():].rstrip()
+        rest = rest.removesuffix("&")
+        program = f'{preamble}\nset -- {rest}\nprintf "%s\\0" "$@"'
+        result = subprocess.run(["/bin/sh", "-c", program],
+                                env={**env, "PATH": "/nonexistent"},
+                                capture_output=True, text=True, check=False, timeout=30)
+        assert result.returncode == 0, f"/bin/sh could not expand {serve!r}: {result.stderr}"
+        argvs.append(result.stdout.split("\0")[:-1])
+    return argvs
 
 
-def engine_line(where: str, container: dict[str, Any], lws_index: int | None) -> Line:
+def engine_line(where: str, container: dict[str, Any], lws_index: int | None) -> list[Line]:
+    """The container's engine command lines (several when each rank is its own process:
+    `where` then ends in ` rank <i>`)."""
     env = container_env(container, lws_index)
     tokens = [kube_expand(t, env) for t in (*container.get("command", []),
                                              *container.get("args", []))]
     if tokens[:2] == ["vllm", "serve"]:
-        return Line(where, tuple(tokens[2:]))
+        return [Line(where, tuple(tokens[2:]))]
     if len(tokens) == 3 and tokens[0].endswith("sh") and tokens[1] == "-c":
-        argv = shell_serve_argv(tokens[2], env)
-        if argv is not None:
-            return Line(where, tuple(argv))
-        return Line(where, None, f"launch script runs no `vllm serve`: {tokens[2][:60]!r}")
+        argvs = shell_serve_argvs(tokens[2], env)
+        if len(argvs) == 1:
+            return [Line(where, tuple(argvs[0]))]
+        if argvs:
+            return [Line(f"{where} rank {i}", tuple(argv)) for i, argv in enumerate(argvs)]
+        return [Line(where, None, f"launch script runs no `vllm serve`: {tokens[2][:60]!r}")]
     if SIMULATOR in container.get("image", ""):
-        return Line(where, None, f"{container['image']} is the inference simulator, not vLLM")
-    return Line(where, None, f"not a `vllm serve` command: {tokens[:3]}")
+        return [Line(where, None,
+                     f"{container['image']} is the inference simulator, not vLLM")]
+    return [Line(where, None, f"not a `vllm serve` command: {tokens[:3]}")]
 
 
 def engine_lines(objects: list[dict[str, Any]], label: str) -> Iterator[Line]:
@@ -165,7 +181,7 @@ def engine_lines(objects: list[dict[str, Any]], label: str) -> Iterator[Line]:
             lws_index = index if obj["kind"] == "LeaderWorkerSet" else None
             part = ("/leader", "/worker")[index] if obj["kind"] == "LeaderWorkerSet" else ""
             where = f"{label} {obj['kind']}/{obj['metadata']['name']}{part}"
-            yield engine_line(where, template["spec"]["containers"][0], lws_index)
+            yield from engine_line(where, template["spec"]["containers"][0], lws_index)
 
 
 # ----------------------------------------------------------------------------------- samples
@@ -199,6 +215,12 @@ NEGATIVE_CONTROLS = {
                        "argument --kv-cache-dtype: invalid choice: 'fp9'"),
     "bad max-lora-rank": (lambda base: [*base, "--enable-lora", "--max-lora-rank=33"],
                           "argument --max-lora-rank: invalid choice: 33"),
+    # The one-process-per-node multi-port supervisor (one port per rank from --port) that
+    # later vLLMs and llm-d's DP-aware guide use is not in the pinned vLLM: httpPerRank
+    # starts one `vllm serve` per rank instead.
+    "no multi-port supervisor": (
+        lambda base: [*base, "--data-parallel-multi-port-external-lb"],
+        "unrecognized arguments: --data-parallel-multi-port-external-lb"),
 }
 
 
@@ -240,6 +262,31 @@ def test_multinode_samples_judge_leader_and_worker() -> None:
     assert f"--data-parallel-address={LWS_LEADER}" in worker.argv
     ray = [line for line in sample_lines()["llama-3.1-405b-multinode"] if line.argv is None]
     assert [line.where.rsplit("/", 1)[1] for line in ray] == ["worker"]
+
+
+def test_per_rank_sample_runs_one_vllm_per_rank() -> None:
+    """httpPerRank: every pod of the DP-aware sample runs one `vllm serve` per local rank, on
+    consecutive ports, each one global rank (the LWS worker's from its START), in vLLM's
+    external load-balancing mode (a rank, no --data-parallel-size-local), every line
+    accepted by the pinned vLLM."""
+    lines = sample_lines()["deepseek-v3-dp-aware"]
+    verdicts = sample_verdicts()
+    groups: dict[str, list[Line]] = {}
+    for line in lines:
+        groups.setdefault(line.where.rsplit(" rank ", 1)[0], []).append(line)
+    expected = {"LeaderWorkerSet/deepseek-dp-decode/leader": (8200, 0),
+                "LeaderWorkerSet/deepseek-dp-decode/worker": (8200, 8),
+                "Deployment/deepseek-dp-prefill": (8000, 0)}
+    assert sorted(where.split(" ", 1)[1] for where in groups) == sorted(expected)
+    for where, group in groups.items():
+        port, start = expected[where.split(" ", 1)[1]]
+        flags = [dict(token.removeprefix("--").partition("=")[::2]
+                      for token in line.argv if token.startswith("--")) for line in group]
+        assert [f["port"] for f in flags] == [str(port + i) for i in range(8)], where
+        assert [f["data-parallel-rank"] for f in flags] == [str(start + i) for i in range(8)]
+        assert not any("data-parallel-size-local" in f or "api-server-count" in f
+                       for f in flags), where
+        assert all(verdicts[line.where]["ok"] for line in group), where
 
 
 @pytest.mark.parametrize("name", sorted(NEGATIVE_CONTROLS))
@@ -293,7 +340,8 @@ def strip_user_flags(values: Any) -> Any:
 # fuzzer rarely sets these deep optional keys; the focused generator sets a random subset
 # of them, each leaf from its schema examples/enum (integers also from a small range).
 _ROLE = {"replicas": None, "engine": {"port": None},
-         "parallelism": dict.fromkeys(("tensor", "pipeline", "data", "dataLocal", "expert")),
+         "parallelism": dict.fromkeys(("tensor", "pipeline", "data", "dataLocal", "expert",
+                                         "httpPerRank")),
          "multiNode": dict.fromkeys(("enabled", "acceleratorsPerNode", "mode"))}
 FOCUS: dict[str, Any] = {
     "model": dict.fromkeys(("name", "revision")),

@@ -18,6 +18,7 @@ import yaml
 from ..checks import (
     ACCELERATOR_RESOURCES,
     engine_flags,
+    engine_processes,
     engine_tokens,
     model_workloads,
     serving_template,
@@ -143,6 +144,13 @@ def _role(workload: Manifest, disaggregated: bool) -> str:
     return role if disaggregated else "replica"
 
 
+def _dp_local(container: dict[str, Any], flags: dict[str, str], default: int) -> int:
+    """Data-parallel ranks in one pod: one per engine process when each rank is its own
+    `vllm serve` (httpPerRank), else --data-parallel-size-local."""
+    processes = len(engine_processes(container))
+    return processes if processes > 1 else _int(flags, "data-parallel-size-local", default)
+
+
 def engine_component(workload: Manifest, objects: list[Manifest], *,
                      disaggregated: bool) -> dict[str, Any]:
     """One `inference_engine` component: role, replicas, model, accelerator, parallelism
@@ -173,7 +181,7 @@ def engine_component(workload: Manifest, objects: list[Manifest], *,
             "parallelism": {
                 "tp": tensor,
                 "dp": data,
-                "dp_local": _int(flags, "data-parallel-size-local", data if pods == 1 else 1),
+                "dp_local": _dp_local(container, flags, data if pods == 1 else 1),
                 "ep": tensor * data if "enable-expert-parallel" in flags else 1,
                 "pp": _int(flags, "pipeline-parallel-size"),
                 "workers": pods,

@@ -50,8 +50,8 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
         settings["mode"] = "central"
         note = (f"vLLM connected out to {connect['host']}:{port} (one central subscriber); "
                 "in mode central the engines connect to this release's endpoint picker "
-                f"Service on port {port}, which binds it (one EPP replica, one "
-                "data-parallel rank per pod)")
+                f"Service on port {port}, which binds it (one EPP replica, no "
+                "data parallelism)")
     else:
         note = (f"vLLM publishes on every pod (port {port}) and the chart's endpoint picker "
                 "dials each pod it routes to")

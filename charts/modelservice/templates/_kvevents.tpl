@@ -38,13 +38,17 @@ and pkg/kvevents/zmq_subscriber.go; vLLM distributed/kv_events.py ZmqEventPublis
 {{/* vLLM's --kv-events-config JSON for a role: publish over ZMQ, bound on every pod address
 (podDiscovery: the EPP dials each pod) or connected to the EPP Service (central), topic
 kv@<pod IP>:<engine port>@<model>. $(POD_IP) is expanded by Kubernetes from the container
-env. Call with (list $kv $port $model). */}}
+env. Call with (list $kv $port $model [endpointPort]); endpointPort (a string, default the
+configured port) is what a per-rank launch script puts there. vLLM adds the global
+data-parallel rank to the endpoint port. */}}
 {{- define "ms.kvEventsConfig" -}}
 {{- $kv := index . 0 -}}
+{{- $endpointPort := toString (int $kv.port) -}}
+{{- if gt (len .) 3 }}{{ $endpointPort = index . 3 }}{{ end -}}
 {{- toJson (dict
   "enable_kv_cache_events" true
   "publisher" "zmq"
-  "endpoint" (printf "tcp://%s:%d" (ternary $kv.eppAddress "*" $kv.central) (int $kv.port))
+  "endpoint" (printf "tcp://%s:%s" (ternary $kv.eppAddress "*" $kv.central) $endpointPort)
   "topic" (printf "kv@$(POD_IP):%d@%s" (int (index . 1)) (index . 2))) -}}
 {{- end -}}
 

@@ -3,12 +3,14 @@ The pod template shared by every model workload: both roles, as a Deployment's p
 a LeaderWorkerSet's leader and worker templates. Call with
 (dict "root" $ "role" $roleJSON ["variant" "leader"|"worker"]) where $roleJSON is "ms.role"
 parsed with fromJson. Role-specific values come only from that resolved role; a worker runs
-the worker command line, serves no HTTP and has no HTTP probes.
+the worker command line and, unless every pod serves its own ranks (httpPerRank), serves no
+HTTP and has no HTTP probes.
 */}}
 {{- define "ms.podTemplate" -}}
 {{- $root := .root -}}
 {{- $r := .role -}}
 {{- $worker := eq (.variant | default "") "worker" -}}
+{{- $serving := or (not $worker) $r.workersServe -}}
 {{- $pod := $r.pod -}}
 {{- $engine := $r.engine -}}
 {{- $image := $engine.image | default dict -}}
@@ -16,7 +18,7 @@ metadata:
   labels:
     {{- include "ms.selectorLabels" (list $root $r.role) | nindent 4 }}
     app.kubernetes.io/component: {{ $r.role }}
-    llm-d.ai/inferenceServing: {{ ternary "false" "true" $worker | quote }}
+    llm-d.ai/inferenceServing: {{ ternary "true" "false" $serving | quote }}
     llm-d.ai/model: {{ include "ms.labelValue" $r.model.name | quote }}
     {{- with include "ms.compact" ($pod.podLabels | default dict) | fromJson }}
     {{- toYaml . | nindent 4 }}
@@ -24,6 +26,12 @@ metadata:
   {{- $annotations := include "ms.compact" ($pod.podAnnotations | default dict) | fromJson }}
   {{- with include "ms.compact" ($pod.files | default dict) | fromJson }}
   {{- $_ := set $annotations "checksum/files" (toJson . | sha256sum) }}
+  {{- end }}
+  {{- /* several pool targetPorts: tell the EPP which of them this pod serves */}}
+  {{- if and $serving (gt (len (include "ms.poolTargetPorts" $root | fromJsonArray)) 1) }}
+  {{- $active := list }}
+  {{- range $r.httpPorts }}{{ $active = append $active (toString (int .)) }}{{ end }}
+  {{- $_ := set $annotations "llm-d.ai/active-ports" (join "," $active) }}
   {{- end }}
   {{- with $annotations }}
   annotations:
@@ -73,7 +81,7 @@ spec:
   {{- with $r.lora.downloader }}
   {{- $initContainers = prepend $initContainers (include "ms.loraDownloader" (dict "root" $root "role" $r) | fromJson) }}
   {{- end }}
-  {{- if and $r.proxy (not $worker) }}
+  {{- if and $r.proxy $serving }}
   {{- $initContainers = prepend $initContainers (include "ms.routingSidecar" (dict "root" $root "role" $r) | fromJson) }}
   {{- end }}
   {{- with $initContainers }}
@@ -97,26 +105,13 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
-        - name: {{ $r.portName }}
-          containerPort: {{ $r.port }}
-          protocol: TCP
-        {{- if $r.pd }}
-        - name: nixl
-          containerPort: {{ $r.sideChannelPort }}
-          protocol: TCP
+        {{- range $r.enginePorts }}
+        - name: {{ .name }}
+          containerPort: {{ int .containerPort }}
+          protocol: {{ .protocol }}
         {{- end }}
-        {{- range $rank := $r.kvEventsPorts }}
-        - name: {{ ternary "kv-events" (printf "kv-events-%d" (int $rank)) (eq (int $rank) 0) }}
-          containerPort: {{ add (int $r.kvEventsPort) (int $rank) }}
-          protocol: TCP
-        {{- end }}
-        {{- if $r.multiNode.enabled }}
-        - name: coordination
-          containerPort: {{ $r.multiNode.port }}
-          protocol: TCP
-        {{- end }}
-      {{- if not $worker }}
-      {{- with include "ms.probes" (dict "probes" $pod.probes "port" $r.portName) | trim }}
+      {{- if $serving }}
+      {{- with include "ms.probes" (dict "probes" $pod.probes "port" $r.portName "ports" $r.engineHttpPorts) | trim }}
       {{- . | nindent 6 }}
       {{- end }}
       {{- end }}
@@ -236,8 +231,10 @@ affinity expression (ANDed into every node selector term). JSON. */}}
 {{- end -}}
 
 {{/* Startup, readiness and liveness probes over HTTP on the engine port. Call with
-(dict "probes" values "port" portName); a probe's keys fall back to the chart defaults when a
-layer removed them. */}}
+(dict "probes" values "port" portName ["ports" engine ports]); a probe's keys fall back to the
+chart defaults when a layer removed them. With several engine ports (one vLLM per rank) a
+probe is an exec of the engine image's python3 that GETs the path on every port, so the pod
+is ready (and alive) only when every rank is. */}}
 {{- define "ms.probes" -}}
 {{- $defaults := dict
   "startup" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "budgetSeconds" 1800)
@@ -245,14 +242,27 @@ layer removed them. */}}
   "liveness" (dict "enabled" true "path" "/health" "periodSeconds" 10 "timeoutSeconds" 5 "failureThreshold" 3) -}}
 {{- $probes := .probes | default dict -}}
 {{- $port := .port -}}
+{{- $ports := .ports | default list -}}
 {{- range $kind := list "startup" "readiness" "liveness" -}}
 {{- $probe := get $defaults $kind -}}
 {{- include "ms.merge" (list $probe (get $probes $kind | default dict)) -}}
 {{- if $probe.enabled }}
 {{ $kind }}Probe:
+  {{- if gt (len $ports) 1 }}
+  exec:
+    command:
+      - python3
+      - -c
+      - {{ printf "import sys, urllib.request as r; [r.urlopen('http://127.0.0.1:%%s%%s' %% (p, sys.argv[1]), timeout=%d).close() for p in sys.argv[2:]]" (int $probe.timeoutSeconds) | quote }}
+      - {{ $probe.path | quote }}
+      {{- range $ports }}
+      - {{ int . | toString | quote }}
+      {{- end }}
+  {{- else }}
   httpGet:
     path: {{ $probe.path }}
     port: {{ $port }}
+  {{- end }}
   periodSeconds: {{ int $probe.periodSeconds }}
   timeoutSeconds: {{ int $probe.timeoutSeconds }}
   {{- if eq $kind "startup" }}
@@ -280,6 +290,7 @@ restartPolicy Always) on the Service port, forwarding to vLLM on the moved port.
   (printf "--%s=%d" $generation.sidecarEnginePortFlag (int $r.port))
   (printf "--%s=%s" $generation.sidecarConnectorFlag $proxy.connector)
   (printf "--secure-proxy=%t" (eq (toString $proxy.secureProxy) "true")) -}}
+{{- if gt (int $r.ranks) 1 }}{{ $args = append $args (printf "--data-parallel-size=%d" (int $r.ranks)) }}{{ end -}}
 {{- range $proxy.extraArgs | default list }}{{ $args = append $args (toString .) }}{{ end -}}
 {{- $container := dict
   "name" "routing-proxy"
@@ -287,7 +298,7 @@ restartPolicy Always) on the Service port, forwarding to vLLM on the moved port.
   "imagePullPolicy" ($image.pullPolicy | default "IfNotPresent")
   "restartPolicy" "Always"
   "args" $args
-  "ports" (list (dict "name" "http" "containerPort" (int $r.servicePort) "protocol" "TCP"))
+  "ports" $r.sidecarPorts
   "securityContext" (dict "allowPrivilegeEscalation" false "readOnlyRootFilesystem" true "capabilities" (dict "drop" (list "ALL"))) -}}
 {{- with include "ms.compact" ($proxy.resources | default dict) | fromJson }}{{ $_ := set $container "resources" . }}{{ end -}}
 {{- toJson $container -}}

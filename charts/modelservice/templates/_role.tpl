@@ -6,7 +6,9 @@ Call with (list $ "decode"); returns JSON:
   acceleratorCount, resources, dra (claims, see _dra.tpl), command, args (single pod or multi-node leader), workerCommand,
   workerArgs (multi-node workers), multiNode, lora, autoscaling, podDisruptionBudget, env,
   port (vLLM's), portName, servicePort (what clients reach), proxy (routing sidecar in front),
-  pd (prefill/decode disaggregation on), sideChannelPort
+  pd (prefill/decode disaggregation on), sideChannelPort, perRank/ranks (HTTP ports per pod,
+  _ranks.tpl), httpPorts (what the pool and Service reach), enginePorts/sidecarPorts (container
+  ports), engineHttpPorts (vLLM's listen ports, probed), workersServe (LWS workers serve HTTP)
 */}}
 
 {{/* Device-plugin resource name of each accelerator type ("" for none). */}}
@@ -60,7 +62,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- include "ms.merge" (list $engine ($values.engine | default dict)) -}}
 
 {{- /* parallelism */ -}}
-{{- $par := merge (deepCopy ($values.parallelism | default dict)) (dict "tensor" 1 "pipeline" 1 "data" 1 "dataLocal" 1 "expert" false) -}}
+{{- $par := merge (deepCopy ($values.parallelism | default dict)) (dict "tensor" 1 "pipeline" 1 "data" 1 "dataLocal" 1 "expert" false "httpPerRank" false) -}}
 {{- $tp := int $par.tensor -}}
 {{- $pp := int $par.pipeline -}}
 {{- $dp := int $par.data -}}
@@ -101,6 +103,8 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 
 {{- /* engine command line */ -}}
 {{- $mode := $engine.mode | default "vllmServe" -}}
+{{- $layout := include "ms.rankLayout" (dict "root" $root "role" $role "par" $par "mode" $mode "accType" $accType) | fromJson -}}
+{{- $ranks := int $layout.ranks -}}
 {{- $routing := include "ms.routing" $root | fromJson -}}
 {{- $kvEvents := include "ms.kvEvents" $root | fromJson -}}
 {{- $offload := include "ms.kvOffload" $root | fromJson -}}
@@ -135,6 +139,9 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- if $multi.enabled -}}
   {{- range $flag := list "distributed-executor-backend" "data-parallel-address" "data-parallel-rpc-port" "data-parallel-start-rank" "headless" }}{{ $_ := set $managed $flag (printf "%s.multiNode" $role) }}{{ end -}}
   {{- end -}}
+  {{- if $layout.perRank -}}
+  {{- range $flag := list "data-parallel-rank" "data-parallel-start-rank" "data-parallel-external-lb" "data-parallel-hybrid-lb" "data-parallel-backend" "data-parallel-address" "data-parallel-rpc-port" "api-server-count" "headless" }}{{ $_ := set $managed $flag "<role>.parallelism.httpPerRank" }}{{ end -}}
+  {{- end -}}
   {{- $roleArgs := (($values.engine | default dict).args | default dict) -}}
   {{- $failures := list -}}
   {{- range $flag, $instead := $managed -}}
@@ -161,13 +168,14 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- if gt $pp 1 }}{{ $args = append $args (printf "--pipeline-parallel-size=%d" $pp) }}{{ end -}}
   {{- if gt $dp 1 -}}
   {{- $args = append $args (printf "--data-parallel-size=%d" $dp) -}}
-  {{- $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) -}}
+  {{- /* per rank: each process is one rank (vLLM refuses size-local > 1 with a rank) */ -}}
+  {{- if not $layout.perRank }}{{ $args = append $args (printf "--data-parallel-size-local=%d" $dpLocal) }}{{ end -}}
   {{- end -}}
   {{- if $par.expert }}{{ $args = append $args "--enable-expert-parallel" }}{{ end -}}
   {{- with include "ms.kvTransferArg" $root }}{{ $args = append $args (printf "--kv-transfer-config=%s" .) }}{{ end -}}
   {{- if $kvEvents.enabled -}}
-  {{- if and $kvEvents.central (gt $dpLocal 1) -}}
-  {{- fail (printf "%s: routing.epp.precisePrefixCache.mode central with %d data-parallel ranks per pod: vLLM publishes rank r's KV-cache events to the EPP port + r, but the EPP listens on one port: use mode podDiscovery (the EPP dials each rank's port), or one rank per pod (parallelism.dataLocal 1)" $role $dpLocal) -}}
+  {{- if and $kvEvents.central (gt $dp 1) -}}
+  {{- fail (printf "%s: routing.epp.precisePrefixCache.mode central with %d data-parallel ranks: vLLM publishes rank r's KV-cache events to the EPP port + r (r the global rank), but the EPP listens on one port: use mode podDiscovery (the EPP dials each rank's port), or no data parallelism" $role $dp) -}}
   {{- end -}}
   {{- $args = append $args (printf "--kv-events-config=%s" (include "ms.kvEventsConfig" (list $kvEvents $port $model.name))) -}}
   {{- if not (hasKey $userArgs "block-size") -}}
@@ -194,7 +202,15 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- /* multi-node: leader and worker command lines */ -}}
 {{- $workerCommand := list -}}
 {{- $workerArgs := list -}}
-{{- if $multi.enabled -}}
+{{- if $layout.perRank -}}
+  {{- $launch := include "ms.rankLaunch" (dict "args" $args "layout" $layout "multi" $multi "port" $port "kvEvents" $kvEvents "model" $model.name "pd" $pd) | fromJson -}}
+  {{- $command = $launch.command -}}
+  {{- $args = $launch.args -}}
+  {{- if $multi.enabled -}}
+  {{- $workerCommand = $command -}}
+  {{- $workerArgs = $args -}}
+  {{- end -}}
+{{- else if $multi.enabled -}}
   {{- if ne $mode "vllmServe" -}}
   {{- fail (printf "%s.multiNode needs engine.mode vllmServe: the chart builds the leader and worker command lines (mode is %s)" $role $mode) -}}
   {{- end -}}
@@ -256,6 +272,43 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- end -}}
 {{- end -}}
 
+{{- /* container ports: one HTTP port per rank (vLLM's, and the sidecar's in front), the
+NIXL side channel (one per rank in per-rank mode), one KV-events port per local rank, the
+multi-node coordination port; two uses of one port fail here, not at bind time */ -}}
+{{- $portName := ternary "vllm" "http" $proxy -}}
+{{- $httpPorts := list -}}
+{{- $engineHttpPorts := list -}}
+{{- $enginePorts := list -}}
+{{- $sidecarPorts := list -}}
+{{- range $rank := until $ranks -}}
+{{- $suffix := ternary "" (printf "-%d" $rank) (eq $rank 0) -}}
+{{- $httpPorts = append $httpPorts (add $servicePort $rank) -}}
+{{- $engineHttpPorts = append $engineHttpPorts (add $port $rank) -}}
+{{- $enginePorts = append $enginePorts (dict "name" (printf "%s%s" $portName $suffix) "containerPort" (add $port $rank) "protocol" "TCP") -}}
+{{- if $proxy }}{{ $sidecarPorts = append $sidecarPorts (dict "name" (printf "http%s" $suffix) "containerPort" (add $servicePort $rank) "protocol" "TCP") }}{{ end -}}
+{{- end -}}
+{{- if $pd -}}
+{{- range $rank := until $ranks -}}
+{{- $enginePorts = append $enginePorts (dict "name" (ternary "nixl" (printf "nixl-%d" $rank) (eq $rank 0)) "containerPort" (add (int $routing.kvTransfer.sideChannelPort) $rank) "protocol" "TCP") -}}
+{{- end -}}
+{{- end -}}
+{{- if and $kvEvents.enabled (not $kvEvents.central) -}}
+{{- range $rank := until $dpLocal -}}
+{{- $enginePorts = append $enginePorts (dict "name" (ternary "kv-events" (printf "kv-events-%d" $rank) (eq $rank 0)) "containerPort" (add (int $kvEvents.port) $rank) "protocol" "TCP") -}}
+{{- end -}}
+{{- end -}}
+{{- if $multi.enabled -}}
+{{- $enginePorts = append $enginePorts (dict "name" "coordination" "containerPort" (int $multi.port) "protocol" "TCP") -}}
+{{- end -}}
+{{- $seen := dict -}}
+{{- range (concat $sidecarPorts $enginePorts) -}}
+{{- $key := toString .containerPort -}}
+{{- if hasKey $seen $key -}}
+{{- fail (printf "%s: port %d is both %s and %s in one pod: move engine.port, routing.proxy.enginePort, routing.kvTransfer.sideChannelPort, routing.epp.precisePrefixCache.port or multiNode.coordinationPort apart (with parallelism.httpPerRank each HTTP and NIXL port takes dataLocal consecutive ports)" $role (int .containerPort) (get $seen $key) .name) -}}
+{{- end -}}
+{{- $_ := set $seen $key .name -}}
+{{- end -}}
+
 {{- toJson (dict
   "role" $role
   "name" (include "ms.roleName" (list $root $role))
@@ -279,13 +332,18 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   "podDisruptionBudget" ($values.podDisruptionBudget | default dict)
   "env" $env
   "port" $port
-  "portName" (ternary "vllm" "http" $proxy)
+  "portName" $portName
   "servicePort" $servicePort
   "proxy" $proxy
   "pd" $pd
   "sideChannelPort" (int $routing.kvTransfer.sideChannelPort)
-  "kvEventsPorts" (ternary (until (int $dpLocal)) list (and $kvEvents.enabled (not $kvEvents.central)))
-  "kvEventsPort" (int $kvEvents.port)
+  "perRank" $layout.perRank
+  "ranks" $ranks
+  "httpPorts" $httpPorts
+  "engineHttpPorts" $engineHttpPorts
+  "enginePorts" $enginePorts
+  "sidecarPorts" $sidecarPorts
+  "workersServe" (and $layout.perRank $multi.enabled)
   "model" $model
 ) -}}
 {{- end -}}
