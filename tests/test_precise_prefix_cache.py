@@ -55,7 +55,11 @@ def test_a_data_layer_reference_to_an_undeclared_plugin_is_caught() -> None:
     assert any("dataLayer: unknown field 'source'" in m for m in messages), messages
 
 
-def test_the_epp_dials_the_port_each_rank_publishes_on(tmp_path: Path) -> None:
+def test_each_rank_publishes_on_its_own_container_port(tmp_path: Path) -> None:
+    """vLLM offsets the publisher port by the data-parallel rank, so a pod with two ranks
+    exposes socketPort and socketPort + 1. The EPP dials socketPort + the endpoint's position
+    in the pool's targetPorts: with one targetPort it subscribes to rank 0 only; with
+    parallelism.httpPerRank it dials every rank (tests/test_per_rank.py)."""
     objs = render_values(tmp_path, {"decode": {"parallelism": {"data": 2, "dataLocal": 2}}},
                          *sample_files(SAMPLE))
     socket_port = plugin(epp_config(objs), "precise-prefix-cache-producer")["parameters"][
@@ -63,7 +67,6 @@ def test_the_epp_dials_the_port_each_rank_publishes_on(tmp_path: Path) -> None:
     engine = one(objs, "Deployment", "test-decode")["spec"]["template"]["spec"][
         "containers"][0]
     ports = {p["containerPort"] for p in engine["ports"] if p["name"].startswith("kv-events")}
-    # vLLM offsets the publisher port by the data-parallel rank; the EPP dials socketPort + rank.
     assert ports == {socket_port, socket_port + 1}
     flag = next(a for a in engine["args"] if a.startswith("--kv-events-config="))
     assert f'"endpoint":"tcp://*:{socket_port}"' in flag
