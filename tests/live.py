@@ -103,6 +103,22 @@ def served(api_version: str, kind: str) -> bool:
         api_version, kind)
 
 
+def skip_unserved(objects: list[Obj]) -> None:
+    """Skip, saying which, when the cluster serves not every kind among `objects` (KEDA's
+    ScaledObject where ../shared/crds has no keda folder, so its CRD was never applied)."""
+    import pytest
+
+    from modelservice_tool.lifecycle import run_kubectl
+    from modelservice_tool.served_apis import ServedApis
+
+    apis = ServedApis.from_kubectl(lambda args: run_kubectl(args, timeout=30))
+    missing = sorted({f"{obj['kind']} {obj['apiVersion']}" for obj in objects
+                      if not apis.serves(obj["apiVersion"], obj["kind"])})
+    if missing:
+        pytest.skip(f"the cluster does not serve {', '.join(missing)}: apply its CRD "
+                    "(a ../shared/crds folder .ci/run applies, or `mst crds fetch`)")
+
+
 def missing_base_kinds() -> list[str]:
     """The base kinds (BASE_KINDS) this cluster does not serve."""
     return [f"{kind} {api}" for api, kind in BASE_KINDS if not served(api, kind)]
