@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import uuid
-from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -19,7 +17,6 @@ from modelservice_tool.checks import run_checks
 from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
 from support import (
     Obj,
-    cluster_problem,
     find,
     one,
     render,
@@ -112,18 +109,6 @@ def test_an_older_cluster_is_refused_with_the_reason() -> None:
 
 # --------------------------------------------------------------------------- live API server
 
-live = pytest.mark.skipif(cluster_problem() is not None, reason=cluster_problem() or "")
-
-
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"mst-dra-{uuid.uuid4().hex[:8]}"
-    subprocess.run([lifecycle.find_kubectl(), "create", "namespace", name],
-                   capture_output=True, check=True, timeout=60)
-    yield name
-    subprocess.run([lifecycle.find_kubectl(), "delete", "namespace", name, "--wait=false",
-                    "--ignore-not-found"], capture_output=True, check=False, timeout=60)
-
 
 def server_dry_run(objects: list[Obj], namespace: str) -> subprocess.CompletedProcess[str]:
     for obj in objects:
@@ -135,19 +120,18 @@ def server_dry_run(objects: list[Obj], namespace: str) -> subprocess.CompletedPr
 
 
 @pytest.mark.e2e
-@live
 @pytest.mark.parametrize("sample", DRA_SAMPLES, ids=lambda s: s["name"])
-def test_the_api_server_accepts_the_claims(sample: dict[str, str], namespace: str) -> None:
+def test_the_api_server_accepts_the_claims(sample: dict[str, str],
+                                          live_namespace: str) -> None:
     objects = [copy.deepcopy(o) for o in render(*sample_files(sample), release=sample["release"])
                if o["kind"] in ("ResourceClaimTemplate", "Deployment")]
-    result = server_dry_run(objects, namespace)
+    result = server_dry_run(objects, live_namespace)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("resourceclaimtemplate.resource.k8s.io/") == 2, result.stdout
 
 
 @pytest.mark.e2e
-@live
-def test_the_api_server_compiles_the_cel_selectors(namespace: str) -> None:
+def test_the_api_server_compiles_the_cel_selectors(live_namespace: str) -> None:
     """The server rejects a selector that does not compile: the accepted samples' selectors
     were really checked, not just stored."""
     sample = DRA_SAMPLES[0]
@@ -155,6 +139,6 @@ def test_the_api_server_compiles_the_cel_selectors(namespace: str) -> None:
         claim_templates(render(*sample_files(sample), release=sample["release"]))[0])
     request = template["spec"]["spec"]["devices"]["requests"][0]["exactly"]
     request["selectors"] = [{"cel": {"expression": "device.attributes[\"gpu.intel.com\"]..family"}}]
-    result = server_dry_run([template], namespace)
+    result = server_dry_run([template], live_namespace)
     assert result.returncode != 0
     assert "compil" in result.stderr.lower() or "syntax" in result.stderr.lower(), result.stderr

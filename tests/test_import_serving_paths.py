@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from test_dra import live, server_dry_run
+from test_dra import server_dry_run
 from test_import_llmd import FIXTURES, _converted, run
 
-from modelservice_tool import lifecycle
 from modelservice_tool.checks import run_checks
 from modelservice_tool.errors import UserError
 from modelservice_tool.manifests import KubernetesSchemas, validate_manifests
@@ -93,26 +89,15 @@ def test_dra_claims_become_a_claim_template_per_role(tmp_path: Path) -> None:
     assert run_checks(objects) == []
 
 
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    """A namespace of this suite (prefix `import-`) on the shared cluster, removed after."""
-    name = f"import-dra-{uuid.uuid4().hex[:8]}"
-    subprocess.run([lifecycle.find_kubectl(), "create", "namespace", name],
-                   capture_output=True, check=True, timeout=60)
-    yield name
-    subprocess.run([lifecycle.find_kubectl(), "delete", "namespace", name, "--wait=false",
-                    "--ignore-not-found"], capture_output=True, check=False, timeout=60)
-
-
 @pytest.mark.e2e
-@live
-def test_the_api_server_accepts_the_converted_claims(tmp_path: Path, namespace: str) -> None:
+def test_the_api_server_accepts_the_converted_claims(tmp_path: Path,
+                                                    live_namespace: str) -> None:
     """The real API server (resource.k8s.io/v1) admits the claim templates, with their CEL
     selectors compiled, and the pods claiming them plus the user's IMEX claim."""
     _, _, objects = _fixture(tmp_path, "v0.4-dra-pd-imex")
     chosen = [copy.deepcopy(o) for o in objects
               if o["kind"] in ("ResourceClaimTemplate", "Deployment")]
-    result = server_dry_run(chosen, namespace)
+    result = server_dry_run(chosen, live_namespace)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("resourceclaimtemplate.resource.k8s.io/") == 2, result.stdout
     assert "deployment.apps/case-decode created" in result.stdout, result.stdout
