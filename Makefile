@@ -58,12 +58,18 @@ checkov: .tools/checkov/bin/checkov ## install checkov into .tools/checkov (secu
 VLLM_VERSION := 0.17.1
 VLLM_TORCH   := 2.13.0+cpu
 VLLM_VENV    := .tools/vllm
+# $(call vllm_parser,VENV,VERSION,REQUIREMENTS,TESTS): a fresh venv with the CPU torch, the
+# requirements file and vLLM itself without its dependencies; marks the target installed.
+define vllm_parser
+	rm -rf $(1)
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r $(3) && \
+	  $(1)/bin/pip install -q --no-compile --no-deps 'vllm==$(2)' && touch $@ || \
+	  echo 'vLLM $(2) not installed: $(4) will skip (and fail when CI=true)'
+endef
+
 $(VLLM_VENV)/.installed-$(VLLM_VERSION): scripts/vllm_cli_requirements.txt
-	rm -rf $(VLLM_VENV)
-	$(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r scripts/vllm_cli_requirements.txt && \
-	  $(VLLM_VENV)/bin/pip install -q --no-compile --no-deps 'vllm==$(VLLM_VERSION)' && touch $@ || \
-	  echo 'vLLM not installed: tests/test_vllm_cli.py will skip (and fail when CI=true)'
+	$(call vllm_parser,$(VLLM_VENV),$(VLLM_VERSION),$<,tests/test_vllm_cli.py)
 
 vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser into .tools/vllm
 
@@ -73,11 +79,7 @@ vllm: $(VLLM_VENV)/.installed-$(VLLM_VERSION) ## install vLLM's serve parser int
 VLLM_RENDER_VERSION := 0.31.0
 VLLM_RENDER_VENV    := .tools/vllm-render
 $(VLLM_RENDER_VENV)/.installed-$(VLLM_RENDER_VERSION): scripts/vllm_render_requirements.txt
-	rm -rf $(VLLM_RENDER_VENV)
-	$(PYTHON) -m venv $(VLLM_RENDER_VENV)
-	$(VLLM_RENDER_VENV)/bin/pip install -q --no-compile 'torch==$(VLLM_TORCH)' -r scripts/vllm_render_requirements.txt && \
-	  $(VLLM_RENDER_VENV)/bin/pip install -q --no-compile --no-deps 'vllm==$(VLLM_RENDER_VERSION)' && touch $@ || \
-	  echo 'vLLM $(VLLM_RENDER_VERSION) not installed: tests/test_vllm_render.py will skip (and fail when CI=true)'
+	$(call vllm_parser,$(VLLM_RENDER_VENV),$(VLLM_RENDER_VERSION),$<,tests/test_vllm_render.py)
 
 vllm-render: $(VLLM_RENDER_VENV)/.installed-$(VLLM_RENDER_VERSION) ## install the render sidecar's vLLM parser into .tools/vllm-render
 
