@@ -25,16 +25,21 @@ def env_source(ctx: Context, result: RoleResult, name: str) -> KeyPath | None:
     return (*result.engine_path, "env", found[-1]) if found else None
 
 
+def _pop(engine: dict[str, Any], field: str, key: str) -> Any:
+    """Remove `key` from the engine's `field` map (the map too once empty); its value."""
+    entries = dict(engine.get(field, {}))
+    value = entries.pop(key, None)
+    if entries:
+        engine[field] = entries
+    else:
+        engine.pop(field, None)
+    return value
+
+
 def take_env(ctx: Context, result: RoleResult, name: str) -> tuple[Any, KeyPath | None]:
     """Remove `name` from the role's engine env: (its converted value, its input path);
     the caller reports what became of it."""
-    engine = result.values["engine"]
-    env = dict(engine.get("env", {}))
-    value = env.pop(name, None)
-    if env:
-        engine["env"] = env
-    else:
-        engine.pop("env", None)
+    value = _pop(result.values["engine"], "env", name)
     source = env_source(ctx, result, name)
     if source is not None:
         ctx.report.forget(source)
@@ -43,13 +48,7 @@ def take_env(ctx: Context, result: RoleResult, name: str) -> tuple[Any, KeyPath 
 
 def take_arg(ctx: Context, result: RoleResult, flag: str) -> tuple[Any, KeyPath | None]:
     """Remove `--flag` from the role's engine args: (its value, its input path)."""
-    engine = result.values["engine"]
-    args = dict(engine.get("args", {}))
-    value = args.pop(flag, None)
-    if args:
-        engine["args"] = args
-    else:
-        engine.pop("args", None)
+    value = _pop(result.values["engine"], "args", flag)
     source = result.flag_sources.get(flag)
     if source is not None and value is not None:
         ctx.report.forget(source)
