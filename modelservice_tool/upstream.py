@@ -1,8 +1,9 @@
 """Checks of rendered objects against the upstream contracts kept as data in contracts/
-(EPP plugin types and parameters, EPP and sidecar flags, connector values, the groups the
-EPP watches, gRPC health service names, LWS env vars, what WVA reads on an HPA/ScaledObject,
-KEDA's admission rules and prometheus scaler metadata). `routing.generation` selects the data:
-it is read back from the rendered InferencePool / EndpointPickerConfig apiVersion.
+(EPP plugin types and parameters, EPP and sidecar flags, connector values, the EPP's env
+values, the groups the EPP watches, gRPC health service names, LWS env vars, what WVA reads
+on an HPA/ScaledObject, KEDA's admission rules and prometheus scaler metadata).
+`routing.generation` selects the data: it is read back from the rendered InferencePool /
+EndpointPickerConfig apiVersion.
 """
 
 from __future__ import annotations
@@ -298,6 +299,28 @@ def check_flags(args: list[str], doc: dict[str, Any], where: str, check: str) ->
                           f"{doc['version']}: {doc['flags'][name]['rejected']}")
 
 
+def check_env(container: dict[str, Any], doc: dict[str, Any], where: str,
+              check: str) -> Iterator[Finding]:
+    """Literal env values a component acts on only when they are among the contract's
+    `values` (or parse as its `type`): any other value makes it quietly fall back. Names the
+    contract does not list are not judged (a runtime or user variable)."""
+    known = doc.get("env") or {}
+    for entry in container.get("env") or []:
+        spec, value = known.get(entry.get("name")), entry.get("value")
+        if spec is None or value is None:
+            continue
+        problem = ""
+        if spec.get("values") and str(value) not in spec["values"]:
+            problem = f"{value!r} is not one of: {', '.join(spec['values'])}"
+        elif spec.get("type") == "float" and not re.fullmatch(
+                r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", str(value)):
+            problem = f"{value!r} is not a number"
+        if problem:
+            fallback = spec.get("otherwise", "its default")
+            yield Finding(check, where, f"{doc['component']} {doc['version']}: env "
+                          f"{entry['name']}: {problem}; it falls back to {fallback}")
+
+
 def described_by(container: dict[str, Any], doc: dict[str, Any]) -> bool:
     """Whether a container runs the image a contract describes: its repository, and its
     version unless the image is pinned by digest alone. Other images (a newer tag, a fork)
@@ -318,6 +341,7 @@ def check_contracts(objects: list[Manifest]) -> Iterator[Finding]:
                 epp_flags = _flag_values(container.get("args") or [])
                 yield from check_flags(container.get("args") or [], epp, object_id(deployment),
                                        "epp-flags")
+                yield from check_env(container, epp, object_id(deployment), "epp-env")
     if checked_epp or not _epp_deployments(objects):
         for configmap, config in _epp_configs(objects):
             yield from check_epp_config(config, epp, object_id(configmap), epp_flags)

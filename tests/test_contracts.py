@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from modelservice_tool.checks import _epp_configs
 from modelservice_tool.upstream import (
     CONTRACTS,
+    _containers,
+    _epp_deployments,
     check_contracts,
     check_lws_env,
     generation_data,
@@ -55,6 +58,9 @@ TOGGLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "profilePlugins": {"default": {"lora": 1, "load": 2, "queue-scorer": None}}}}}),
     "epp-replicas": (SIM, {"routing": {"epp": {"replicas": 2}}}),
     "metrics-auth": (SIM, {"routing": {"epp": {"metricsAuth": {"enabled": True}}}}),
+    "tracing": (SIM, {"routing": {"epp": {"tracing": {
+        "enabled": True, "otlpEndpoint": "http://otel-collector.monitoring:4317",
+        "samplerArg": "0.05"}}}}),
     "legacy": (SIM, {"routing": {"generation": "v1alpha2"}}),
     "legacy-prefix-cache": (SIM, {"routing": {"generation": "v1alpha2",
                                               "epp": {"profile": "prefix-cache"}}}),
@@ -202,47 +208,132 @@ def test_lws_env_check_sees_an_unknown_variable() -> None:
 
 # --- coverage: the data covers everything the chart can render -----------------------------
 
-def _rendered_plugin_types(objects: list[Obj]) -> set[str]:
-    types = set()
-    for cm in (o for o in objects if o["kind"] == "ConfigMap"):
-        for text in (cm.get("data") or {}).values():
-            if "EndpointPickerConfig" in text:
-                types |= {p["type"] for p in yaml.safe_load(text)["plugins"]}
-    return types
+def rendered_names(objects: list[Obj]) -> dict[str, set[str]]:
+    """What one rendering hands the upstream components, by kind: EPP plugin types, EPP
+    flags and env names, routing sidecar flags."""
+    names: dict[str, set[str]] = {"plugin": set(), "epp-flag": set(), "epp-env": set(),
+                                  "sidecar-flag": set()}
+    for _, config in _epp_configs(objects):
+        names["plugin"] |= {plugin.get("type", "") for plugin in config.get("plugins") or []}
+    for deployment in _epp_deployments(objects):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            if container["name"] == "epp":
+                names["epp-flag"] |= _flag_names(container)
+                names["epp-env"] |= {e["name"] for e in container.get("env") or []}
+    for obj in objects:
+        for container in _containers(obj):
+            if container["name"] == "routing-proxy":
+                names["sidecar-flag"] |= _flag_names(container)
+    return names
 
 
-def test_data_covers_every_plugin_type_the_chart_can_render(tmp_path: Path) -> None:
-    """Plugin types named in the profile template are registered in the data of the
-    generation(s) that can render them; the renders of every toggle agree."""
-    template = "".join((CHART / "templates" / name).read_text()
-                       for name in ("_epp_config.tpl", "_kvevents.tpl"))
-    named = set(re.findall(r'"type" "([a-z-]+)"', template))
-    for pair in re.findall(r'\$kvScorer := ternary "([a-z-]+)" "([a-z-]+)"', template):
-        named |= set(pair)
-    v1, legacy = (set(generation_data(g)["epp"]["plugins"]) for g in ("v1", "v1alpha2"))
-    assert named and named <= v1 | legacy, named - (v1 | legacy)
-    for name in TOGGLES:
-        objects = toggle(tmp_path, name)
-        known = set(generation_data(generation_of(objects))["epp"]["plugins"])
-        assert _rendered_plugin_types(objects) <= known, name
+def _flag_names(container: Obj) -> set[str]:
+    return {token.lstrip("-").partition("=")[0] for token in container.get("args") or []
+            if token.startswith("-")}
 
 
-def test_data_covers_every_flag_the_templates_can_emit() -> None:
-    """Every --flag literal in the EPP Deployment and sidecar templates is in the data of
-    some generation (the renders above check each against its own generation)."""
+def uncovered(objects: list[Obj]) -> list[str]:
+    """Names a rendering uses that the contract data of its generation has no entry for."""
+    data = generation_data(generation_of(objects))
+    known = {"plugin": data["epp"]["plugins"], "epp-flag": data["epp"]["flags"],
+             "epp-env": data["epp"].get("env") or {}, "sidecar-flag": data["sidecar"]["flags"]}
+    return sorted(f"{kind} {name}" for kind, names in rendered_names(objects).items()
+                  for name in names - set(known[kind]))
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Obj]]:
+    """Every sample and every toggle, rendered once."""
+    out = {s["name"]: render(*sample_files(s), release=s["release"]) for s in samples()}
+    tmp = tmp_path_factory.mktemp("toggles")
+    return out | {f"toggle {name}": toggle(tmp, name) for name in TOGGLES}
+
+
+def test_every_name_the_chart_renders_has_a_contract_entry(
+        renders: dict[str, list[Obj]]) -> None:
+    """Every plugin type, EPP flag, EPP env var and sidecar flag of every sample and toggle
+    has an entry (citing its upstream file) in the data of the generation it renders."""
+    missing = {name: uncovered(objects) for name, objects in renders.items()}
+    assert {name: names for name, names in missing.items() if names} == {}
+
+
+def _template_literals() -> dict[str, set[str]]:
+    """The names spelled out in the templates, by the kind rendered_names() reports."""
     templates = CHART / "templates"
+    profiles = "".join((templates / name).read_text()
+                       for name in ("_epp_config.tpl", "_kvevents.tpl"))
+    plugins = set(re.findall(r'"type" "([a-z-]+)"', profiles))
+    for pair in re.findall(r'\$kvScorer := ternary "([a-z-]+)" "([a-z-]+)"', profiles):
+        plugins |= set(pair)
     deployment = (templates / "epp-deployment.yaml").read_text()
-    epp_flags = set(re.findall(r"- --([a-zA-Z-]+)", deployment))
-    v1, legacy = (generation_data(g) for g in ("v1", "v1alpha2"))
-    assert epp_flags and epp_flags <= set(v1["epp"]["flags"]) | set(legacy["epp"]["flags"]), \
-        epp_flags - set(v1["epp"]["flags"]) - set(legacy["epp"]["flags"])
+    epp_env = set(re.findall(r'"((?:NAMESPACE|POD_NAME|OTEL_[A-Z_]+))"', deployment))
     pod = (templates / "_pod.tpl").read_text()
-    proxy = pod[pod.index('"ms.proxyContainer"') if '"ms.proxyContainer"' in pod else 0:]
-    sidecar_flags = set(re.findall(r'"--([a-z-]+)=', proxy))
-    connector_flags = {v1["sidecar"]["connectorFlag"], legacy["sidecar"]["connectorFlag"]}
-    assert sidecar_flags, "no sidecar flag literal found in _pod.tpl"
-    for flag in sidecar_flags | connector_flags:
-        assert flag in v1["sidecar"]["flags"] or flag in legacy["sidecar"]["flags"], flag
+    sidecar = pod[pod.index('define "ms.routingSidecar"'):]
+    sidecar = sidecar[:sidecar.index("{{- end -}}\n\n")]
+    routing = (templates / "_routing.tpl").read_text()
+    generation_flags = re.findall(r'"sidecar(?:Connector|EnginePort)Flag" "([a-z-]+)"', routing)
+    return {"plugin": plugins,
+            "epp-flag": set(re.findall(r"- --([a-zA-Z-]+)", deployment)),
+            "epp-env": epp_env,
+            "sidecar-flag": set(re.findall(r'"--([a-z-]+)=', sidecar)) | set(generation_flags)}
+
+
+def test_the_renders_reach_every_name_in_the_templates(renders: dict[str, list[Obj]]) -> None:
+    """The samples and toggles are exhaustive: each plugin type, flag and env name the
+    templates spell out is rendered by at least one of them (so the test above sees it)."""
+    reached: dict[str, set[str]] = {}
+    for objects in renders.values():
+        for kind, names in rendered_names(objects).items():
+            reached.setdefault(kind, set()).update(names)
+    literals = _template_literals()
+    assert all(literals.values()), f"a template pattern matched nothing: {literals}"
+    assert {kind: names - reached[kind] for kind, names in literals.items()
+            if names - reached[kind]} == {}
+
+
+@pytest.mark.parametrize(("kind", "change", "expected"), [
+    ("plugin", lambda c: c["plugins"].append({"type": "queue-scorerr"}), "plugin queue-scorerr"),
+    ("epp-flag", lambda c: c["args"].append("--pool-nmae=x"), "epp-flag pool-nmae"),
+    ("epp-env", lambda c: c["env"].append({"name": "OTEL_SAMPLER", "value": "x"}),
+     "epp-env OTEL_SAMPLER"),
+    ("sidecar-flag", lambda c: c["args"].append("--connector=nixl"), "sidecar-flag connector"),
+])
+def test_a_name_without_a_contract_entry_is_reported(tmp_path: Path, kind: str, change: Any,
+                                                      expected: str) -> None:
+    objects = toggle(tmp_path, "profile-pd")
+    assert uncovered(objects) == []
+    if kind == "plugin":
+        configmap, config = next(_epp_configs(objects))
+        change(config)
+        configmap["data"] = {"config.yaml": yaml.safe_dump(config)}
+    elif kind.startswith("epp"):
+        change(next(c for d in _epp_deployments(objects)
+                    for c in d["spec"]["template"]["spec"]["containers"] if c["name"] == "epp"))
+    else:
+        change(next(c for o in objects for c in _containers(o) if c["name"] == "routing-proxy"))
+    assert uncovered(objects) == [expected]
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"OTEL_TRACES_SAMPLER": "always_on"}, "env OTEL_TRACES_SAMPLER: 'always_on' is not one of: "
+     "parentbased_traceidratio; it falls back to parentbased_traceidratio at 0.1"),
+    ({"OTEL_TRACES_SAMPLER_ARG": "ten"}, "env OTEL_TRACES_SAMPLER_ARG: 'ten' is not a number"),
+    ({"OTEL_TRACES_EXPORTER": "jaeger"}, "env OTEL_TRACES_EXPORTER: 'jaeger' is not one of: "
+     "otlp, console"),
+])
+def test_an_env_value_the_epp_ignores_fails(tmp_path: Path, env: dict[str, str],
+                                            message: str) -> None:
+    objects = render_values(tmp_path, {"routing": {"epp": {"env": env}}}, *sample_files(SIM))
+    assert any(message in f for f in findings(objects, "epp-env")), findings(objects, "epp-env")
+
+
+def test_tracing_sampler_the_epp_does_not_build_is_refused(tmp_path: Path) -> None:
+    values = tmp_path / "tracing.yaml"
+    values.write_text(yaml.safe_dump({"routing": {"epp": {"tracing": {
+        "enabled": True, "otlpEndpoint": "http://otel:4317", "sampler": "always_on"}}}}))
+    result = run_helm_template((*sample_files(SIM), values))
+    assert result.returncode != 0
+    assert "/routing/epp/tracing/sampler" in result.stderr
 
 
 def test_every_generation_has_data_and_every_entry_cites_upstream() -> None:
