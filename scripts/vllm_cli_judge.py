@@ -7,8 +7,9 @@ Input (stdin): a JSON list of {"id": str, "argv": [str, ...], "command": "serve"
 being what follows the command (model positional first, then flags); `command` is `serve`
 (the default) or `launch render`, vLLM's GPU-less render server (vLLM >= 0.18), whose
 parser `vllm launch` builds with its own subcommand class. Output (stdout): a JSON object
-with the vLLM version, the keys --kv-transfer-config accepts (for serve lines) and one
-verdict per line, in input order: {"id", "ok", "stage", "error"}.
+with the vLLM version, the keys --kv-transfer-config accepts (for serve lines), the
+environment variables vLLM reads (`env_vars`) and one verdict per line, in input order:
+{"id", "ok", "stage", "error"}.
 
 Each line goes through what `vllm serve` does before it loads a model: the `vllm` CLI's
 FlexibleArgumentParser with the `serve` subcommand built by `make_arg_parser`,
@@ -78,6 +79,13 @@ def _kv_transfer_fields() -> list[str]:
     return [field.name for field in dataclasses.fields(KVTransferConfig) if field.init]
 
 
+def _env_names() -> list[str]:
+    """The environment variables vLLM reads (vllm/envs.py; a misspelled VLLM_* is ignored)."""
+    import vllm.envs
+
+    return sorted(vllm.envs.environment_variables)
+
+
 def _error_text(error: BaseException, stderr: str) -> str:
     """argparse prints usage then `...: error: <why>` (and exits); others raise."""
     if not isinstance(error, SystemExit):
@@ -121,8 +129,8 @@ def main() -> int:
     verdicts = [{"id": line["id"], **judge(parser, line.get("command", "serve"),
                                            list(line["argv"]))} for line in lines]
     fields = _kv_transfer_fields() if "serve" in commands else []
-    json.dump({"vllm": vllm.__version__, "platform": platform,
-               "kv_transfer_fields": fields, "verdicts": verdicts}, out)
+    json.dump({"vllm": vllm.__version__, "platform": platform, "kv_transfer_fields": fields,
+               "env_vars": _env_names(), "verdicts": verdicts}, out)
     out.write("\n")
     return 0
 

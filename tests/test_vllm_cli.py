@@ -10,7 +10,8 @@ A command line is what the container would run: Kubernetes `$(VAR)` references e
 against the container's env (plus the env LeaderWorkerSet injects), and for `sh -c` launch
 scripts the `vllm serve` line expanded and split by a real /bin/sh. The inference simulator
 (cpu-sim preset) is not vLLM and has no `vllm serve` line; Ray workers run `ray start`:
-both are listed as not judged, with the reason.
+both are listed as not judged, with the reason. The VLLM_* variables the engines set are
+checked against the ones that vLLM reads (vllm/envs.py).
 
 Without the venv the tests skip, except in CI (CI=true), where they fail.
 """
@@ -322,6 +323,39 @@ def test_kv_transfer_extra_config_keys_match_vllm() -> None:
     assert allowed == fields - {"kv_connector", "kv_role"}
 
 
+# ------------------------------------------------------------------------ engine env vars
+
+VLLM_ENV = re.compile(r"\bVLLM_[A-Z0-9_]+\b")
+
+
+def engine_vllm_env(objects: list[dict[str, Any]]) -> set[str]:
+    """The VLLM_* variables the engine containers set: env entries and launch-script
+    exports (vLLM ignores a VLLM_* name it does not define, so a typo goes unnoticed)."""
+    names: set[str] = set()
+    for obj in model_workloads(objects):
+        for template in pod_templates(obj):
+            container = template["spec"]["containers"][0]
+            names |= {e["name"] for e in container.get("env") or []
+                      if e["name"].startswith("VLLM_")}
+            script = " ".join([*container.get("command", []), *container.get("args", [])])
+            names |= set(re.findall(r"export (VLLM_[A-Z0-9_]+)=", script))
+    return names
+
+
+def test_engine_env_vars_are_ones_vllm_reads() -> None:
+    """Every VLLM_* variable of every sample's engines is one the pinned vLLM reads
+    (vllm/envs.py), and a misspelled one is not (negative control)."""
+    known = set(sample_verdicts()["meta"]["env_vars"])
+    used = {name: engine_vllm_env(render(*sample_files(sample), release=sample["release"]))
+            for name, sample in SAMPLES.items()}
+    assert "VLLM_NIXL_SIDE_CHANNEL_PORT" in used["gpt-oss-120b-pd"]  # P/D engines set it
+    assert {name: names - known for name, names in used.items() if names - known} == {}
+    assert "VLLM_NIXL_SIDE_CHANEL_PORT" not in known
+    # the values schema's examples (docs/values.md, the fuzzer) name only variables vLLM reads
+    examples = set(re.findall(r'"(VLLM_[A-Z0-9_]+)":', (CHART / "values.schema.json").read_text()))
+    assert examples and examples <= known, examples - known
+
+
 # -------------------------------------------------------------------------------------- fuzz
 
 def strip_user_flags(values: Any) -> Any:
@@ -442,6 +476,8 @@ def test_fuzzed_engine_command_lines_are_accepted(tmp_path: Path) -> None:
     assert rendered >= len(cases) // 4, f"only {rendered} of {len(cases)} documents rendered"
     assert len(lines) >= rendered // 2, f"only {len(lines)} vllm serve lines"
     verdicts = judge([(where, list(line.argv)) for where, (line, _) in lines.items()])
+    env = {name for outcome in outcomes for name in engine_vllm_env(outcome.objects)}
+    assert env <= set(verdicts["meta"]["env_vars"]), env - set(verdicts["meta"]["env_vars"])
     rejected = [
         f"{where}: {verdicts[where]['error']}\n  vllm serve {' '.join(line.argv)}\n"
         f"  preset={case['preset']} values={json.dumps(case['values'])[:1500]}"
