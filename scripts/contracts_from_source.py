@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", action="append", required=True)
     parser.add_argument("--module", action="append", default=[],
                         help="<module>=<git dir>@<tag> for plugins of another module")
-    args = parser.parse_args(argv)
+    # intermixed: the data file may follow the options, as in the usage above
+    args = parser.parse_intermixed_args(argv)
     main_source = Source(args.git_dir, args.tag, _module(args.git_dir, args.tag))
     extra = []
     for spec in args.module:
