@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from modelservice_tool.bench.endpoint import discover
-from modelservice_tool.checks import engine_flags
+from modelservice_tool.checks import engine_flags, model_workloads, pod_templates
 from modelservice_tool.errors import UserError
 from support import assert_valid_stack, find, one, render, sample_files, samples
 
@@ -97,6 +97,79 @@ def test_pd_sample_request_path_is_consistent_end_to_end() -> None:
     assert container_ports(vllm)[0] == vllm_port != target_port
     # prefill pods are reached directly by the sidecar: vLLM listens on the pool port
     assert int(engine_flags(prefill["containers"][0])["port"]) == target_port
+
+
+def roles(sample: dict[str, str]) -> set[str]:
+    objects = render(*sample_files(sample), release=sample["release"])
+    return {template["metadata"]["labels"]["llm-d.ai/role"]
+            for workload in model_workloads(objects) for template in pod_templates(workload)}
+
+
+PD_SAMPLES = [sample for sample in samples() if "prefill" in roles(sample)]
+
+
+def walk(objects: list[Obj]) -> str:
+    """Gateway -> HTTPRoute -> InferencePool -> EPP and -> every pod template of both roles:
+    decode pods answer every pool port with the routing sidecar, which forwards rank i to the
+    engine's port + i; prefill engines listen on the pool ports. Returns the Gateway name."""
+    route = one(objects, "HTTPRoute")
+    parent = route["spec"]["parentRefs"][0]
+    assert (parent["group"], parent["kind"]) == ("gateway.networking.k8s.io", "Gateway")
+    backend = route["spec"]["rules"][0]["backendRefs"][0]
+    pool = one(objects, "InferencePool", backend["name"])
+    assert (backend["group"], backend["kind"]) == (pool["apiVersion"].split("/")[0],
+                                                   "InferencePool")
+    ref = pool["spec"]["endpointPickerRef"]
+    service = one(objects, "Service", ref["name"])
+    epp = next(d for d in find(objects, "Deployment")
+               if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]))
+    epp_flags = flags(epp["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert (epp_flags["pool-name"], epp_flags["grpc-port"]) == (
+        pool["metadata"]["name"], str(ref["port"]["number"]))
+    config = yaml.safe_load(one(objects, "ConfigMap", epp["metadata"]["name"])["data"][
+        epp_flags["config-file"].rsplit("/", 1)[1]])
+    assert {p["name"] for p in config["schedulingProfiles"]} == {"prefill", "decode"}
+    ports = [p["number"] for p in pool["spec"]["targetPorts"]]
+    reached = set()
+    for workload in model_workloads(objects):
+        for template in pod_templates(workload):
+            if not selects(pool["spec"]["selector"]["matchLabels"], template["metadata"]["labels"]):
+                continue
+            role = template["metadata"]["labels"]["llm-d.ai/role"]
+            reached.add(role)
+            engine = template["spec"]["containers"][0]
+            if role == "prefill":
+                assert set(ports) <= set(container_ports(engine)), workload["metadata"]["name"]
+                continue
+            sidecar = next(c for c in template["spec"]["initContainers"]
+                           if c["name"] == "routing-proxy")
+            assert set(ports) <= set(container_ports(sidecar))
+            proxy = flags(sidecar["args"])
+            assert int(proxy["port"]) == ports[0]
+            first = int(proxy["model-server-port"])
+            ranks = int(proxy.get("data-parallel-size", "1"))
+            assert {first + i for i in range(ranks)} <= set(container_ports(engine))
+            assert first not in ports
+    assert reached == {"prefill", "decode"}
+    return parent["name"]
+
+
+@pytest.mark.parametrize("sample", PD_SAMPLES, ids=lambda s: s["name"])
+def test_every_pd_sample_is_reached_through_a_gateway(sample: dict[str, str]) -> None:
+    """Without the route, requests never reach the EPP and the prefill pods sit idle: every
+    P/D sample renders the whole path, and `mst bench` takes it."""
+    objects = render(*sample_files(sample), release=sample["release"])
+    gateway = walk(objects)
+    endpoint = discover(objects, sample["release"], "ns")
+    assert (endpoint.kind, endpoint.name) == ("Gateway", gateway)
+
+
+def test_the_walk_sees_a_broken_link() -> None:
+    objects = pd_objects()
+    route = one(objects, "HTTPRoute", RELEASE)
+    route["spec"]["rules"][0]["backendRefs"][0]["name"] = "elsewhere"
+    with pytest.raises(AssertionError):
+        walk(objects)
 
 
 def test_bench_on_the_pd_sample_goes_through_the_gateway() -> None:
