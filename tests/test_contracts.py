@@ -447,6 +447,22 @@ def test_every_connector_the_chart_accepts_is_accepted_by_the_sidecar(
     assert findings(objects, "sidecar-flags") == []
 
 
+def test_schema_connectors_are_exactly_the_pinned_sidecars() -> None:
+    """The schema offers the union of what the generations' sidecars accept, and its
+    description names each generation's set as the data has it."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    description = " ".join(schema["properties"]["routing"]["properties"]["proxy"][
+        "properties"]["connector"]["description"].split())
+    union: set[str] = set()
+    for generation in ("v1", "v1alpha2"):
+        sidecar = generation_data(generation)["sidecar"]
+        accepted = sidecar["flags"][sidecar["connectorFlag"]]["values"]
+        union |= set(accepted)
+        assert f"{generation} ({sidecar['image'].rsplit('/', 1)[1]} {sidecar['version']}) " \
+            f"{', '.join(accepted)}" in description, generation
+    assert set(_schema_connectors()) == union
+
+
 def test_lws_annotation_check_sees_an_unknown_key() -> None:
     sample = next(s for s in samples() if s["name"] == "deepseek-v3-wide-ep")
     objects = render(*sample_files(sample), release=sample["release"])
