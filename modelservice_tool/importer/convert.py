@@ -30,6 +30,9 @@ from .shapes import check_shapes
 from .support import ChartSupport
 from .toplevel import convert_toplevel, tracing
 
+# The old chart's defaults: routing.servicePort and routing.proxy.targetPort (vLLM's port
+# behind the sidecar).
+OLD_SERVICE_PORT, OLD_ENGINE_PORT = 8000, 8200
 KNOWN_TOP = ("modelArtifacts", "routing", "decode", "prefill", "multinode", "accelerator")
 V04_KEYS = (("accelerator",), ("requester",), ("tracing",), ("decode", "accelerator"),
             ("prefill", "accelerator"), ("decode", "extraConfig"), ("prefill", "extraConfig"),
@@ -81,9 +84,9 @@ def detect_generation(data: dict[str, Any]) -> str:
 
 def _network(ctx: Context) -> Network:
     proxy = ctx.get(("routing", "proxy")) or {}
-    return Network(service_port=int(ctx.get(("routing", "servicePort"), 8000)),
+    return Network(service_port=int(ctx.get(("routing", "servicePort"), OLD_SERVICE_PORT)),
                    proxy=proxy.get("enabled", True) is not False,
-                   target_port=int(proxy.get("targetPort") or 8200))
+                   target_port=int(proxy.get("targetPort") or OLD_ENGINE_PORT))
 
 
 def _apply_tracing(ctx: Context, roles: dict[str, RoleResult]) -> None:

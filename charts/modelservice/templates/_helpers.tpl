@@ -79,3 +79,20 @@ annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Facts the chart shares with the mst toolkit (files/facts.yaml: the device-plugin resource
+and DRA DeviceClass of each accelerator type, the engine flags the chart manages), as JSON.
+Parsed once per render and kept on the root context. Call with the root context.
+*/}}
+{{- define "ms.facts" -}}
+{{- if not (hasKey . "msFacts") }}{{ $_ := set . "msFacts" (.Files.Get "files/facts.yaml" | fromYaml | toJson) }}{{ end -}}
+{{- get . "msFacts" -}}
+{{- end -}}
+
+{{/* One fact of an accelerator type ("" for an unknown type); call with
+(list $root type fact), fact being resource or deviceClass. */}}
+{{- define "ms.acceleratorFact" -}}
+{{- $accelerators := (include "ms.facts" (index . 0) | fromJson).accelerators -}}
+{{- dig (index . 1) (index . 2) "" $accelerators -}}
+{{- end -}}
