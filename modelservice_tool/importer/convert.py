@@ -4,7 +4,7 @@ that the result passes this chart's schema."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,21 +39,17 @@ V04_KEYS = (("accelerator",), ("requester",), ("tracing",), ("decode", "accelera
             ("decode", "resourceClaims"), ("prefill", "resourceClaims"))
 
 
-POD_ORDER = ("accelerator", "resources", "nodeSelector", "tolerations", "affinity",
-             "priorityClassName", "schedulerName", "podAnnotations", "podLabels",
-             "podSecurityContext", "securityContext", "imagePullSecrets", "volumes",
-             "volumeMounts", "initContainers", "sidecars", "shm", "probes",
-             "terminationGracePeriodSeconds", "resourceClaims")
-ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER, "autoscaling",
-              "multiNode")
-ENGINE_ORDER = ("image", "mode", "command", "port", "args", "extraArgs", "env")
-ROUTING_ORDER = ("generation", "inferencePool", "epp", "objective", "httpRoute", "proxy",
-                 "kvTransfer")
-
-
-def ordered(data: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
-    """`data` with its keys in the chart's values.yaml order (unknown keys last)."""
+def ordered(data: dict[str, Any], order: Iterable[str]) -> dict[str, Any]:
+    """`data` with its keys in `order`, the chart's values.yaml order (unknown keys last)."""
     return {**{k: data[k] for k in order if k in data}, **data}
+
+
+def role_order(defaults: dict[str, Any]) -> list[str]:
+    """The key order of a role block: the role's own keys with the pod keys after `engine`
+    (values.yaml documents those once, under `pod`)."""
+    own = list(defaults["decode"])
+    at = own.index("engine") + 1
+    return [*own[:at], *defaults["pod"], *own[at:]]
 
 
 @dataclass
@@ -200,23 +196,24 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
     for result in roles.values():
         if result.revision:
             values["model"]["revision"] = result.revision
-    values["engine"] = ordered(shared_engine, ENGINE_ORDER)
+    chart = ctx.support.defaults
+    values["engine"] = ordered(shared_engine, chart["engine"])
     for block in blocks.values():
         if "engine" in block:
-            block["engine"] = ordered(block["engine"], ENGINE_ORDER)
+            block["engine"] = ordered(block["engine"], chart["engine"])
     if artifacts.pod_labels:
         shared_pod["podLabels"] = {**artifacts.pod_labels, **shared_pod.get("podLabels", {})}
-    values["pod"] = ordered(shared_pod, POD_ORDER)
+    values["pod"] = ordered(shared_pod, chart["pod"])
     if "decode" in blocks:
-        values["decode"] = ordered(blocks["decode"], ROLE_ORDER)
+        values["decode"] = ordered(blocks["decode"], role_order(chart))
     else:
         values["decode"] = {"enabled": False}
     if "prefill" in blocks:
-        values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], ROLE_ORDER)}
+        values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], role_order(chart))}
     if events:
         routing["epp"] = {**routing.get("epp", {}), **events}
     if routing:
-        values["routing"] = ordered(routing, ROUTING_ORDER)
+        values["routing"] = ordered(routing, chart["routing"])
     if offload:
         values["kvOffload"] = offload
     if lora:
