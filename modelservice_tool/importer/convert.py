@@ -4,7 +4,7 @@ that the result passes this chart's schema."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from .accelerators import report_global
 from .artifacts import convert_artifacts
 from .context import Context
 from .dra import report_global_dra
-from .hoist import hoist
+from .hoist import hoist, ordered
 from .kv_events import convert_kv_events
 from .kv_offload import convert_kv_offload
 from .lora import convert_lora
@@ -37,11 +37,6 @@ KNOWN_TOP = ("modelArtifacts", "routing", "decode", "prefill", "multinode", "acc
 V04_KEYS = (("accelerator",), ("requester",), ("tracing",), ("decode", "accelerator"),
             ("prefill", "accelerator"), ("decode", "extraConfig"), ("prefill", "extraConfig"),
             ("decode", "resourceClaims"), ("prefill", "resourceClaims"))
-
-
-def ordered(data: dict[str, Any], order: Iterable[str]) -> dict[str, Any]:
-    """`data` with its keys in `order`, the chart's values.yaml order (unknown keys last)."""
-    return {**{k: data[k] for k in order if k in data}, **data}
 
 
 def role_order(defaults: dict[str, Any]) -> list[str]:
@@ -190,13 +185,14 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
     lora = convert_lora(ctx, list(roles.values()), artifacts)
     values: dict[str, Any] = {"model": artifacts.model}
     routing, engine_port = convert_routing(ctx, list(roles.values()), pd)
-    shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()})
+    chart = ctx.support.defaults
+    shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()},
+                                              chart["decode"])
     if engine_port:
         shared_engine = {**shared_engine, "port": engine_port}
     for result in roles.values():
         if result.revision:
             values["model"]["revision"] = result.revision
-    chart = ctx.support.defaults
     values["engine"] = ordered(shared_engine, chart["engine"])
     for block in blocks.values():
         if "engine" in block:
