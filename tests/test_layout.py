@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from support import REPO
 
@@ -83,6 +86,26 @@ def test_schema_accelerator_types_are_the_facts() -> None:
     accelerator = schema["definitions"]["podSettings"]["properties"]["accelerator"]
     assert accelerator["properties"]["type"]["enum"] == [*chart_facts(chart).accelerators,
                                                          None]
+
+
+def test_a_chart_without_its_facts_file_fails_clearly(tmp_path: Path) -> None:
+    """helm and mst both stop with one message naming files/facts.yaml, never render a pod
+    without its accelerators."""
+    import shutil
+
+    from modelservice_tool.chart_facts import chart_facts
+    from modelservice_tool.errors import UserError
+    from support import default_helm
+
+    chart = tmp_path / "modelservice"
+    shutil.copytree(REPO / "charts" / "modelservice", chart)
+    (chart / "files" / "facts.yaml").unlink()
+    result = subprocess.run([str(default_helm()), "template", "t", str(chart), "--set",
+                             "model.uri=hf://a/b"], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "files/facts.yaml is missing from the modelservice chart" in result.stderr
+    with pytest.raises(UserError, match=r"files/facts\.yaml: cannot read the chart's facts"):
+        chart_facts(chart)
 
 
 def test_only_a_plain_template_command_line_starts_helm_early() -> None:

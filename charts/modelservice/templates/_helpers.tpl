@@ -86,7 +86,11 @@ and DRA DeviceClass of each accelerator type, the engine flags the chart manages
 Parsed once per render and kept on the root context. Call with the root context.
 */}}
 {{- define "ms.facts" -}}
-{{- if not (hasKey . "msFacts") }}{{ $_ := set . "msFacts" (.Files.Get "files/facts.yaml" | fromYaml | toJson) }}{{ end -}}
+{{- if not (hasKey . "msFacts") -}}
+{{- $text := .Files.Get "files/facts.yaml" -}}
+{{- if not $text }}{{ fail "files/facts.yaml is missing from the modelservice chart (left out by a .helmignore?): the templates read accelerator names and managed engine flags from it; restore it" }}{{ end -}}
+{{- $_ := set . "msFacts" ($text | fromYaml | toJson) -}}
+{{- end -}}
 {{- get . "msFacts" -}}
 {{- end -}}
 
