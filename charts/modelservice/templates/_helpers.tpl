@@ -83,12 +83,13 @@ annotations:
 {{/*
 Facts the chart shares with the mst toolkit (files/facts.yaml: the device-plugin resource
 and DRA DeviceClass of each accelerator type, the engine flags the chart manages), as JSON.
-Parsed once per render and kept on the root context. Call with the root context.
+Parsed once per render and kept on the root context. Call with the root context. A copy
+of the chart without the file stops here (`required`: no values can cause it, so no
+helm-unittest suite can; tests/test_layout.py checks the message).
 */}}
 {{- define "ms.facts" -}}
 {{- if not (hasKey . "msFacts") -}}
-{{- $text := .Files.Get "files/facts.yaml" -}}
-{{- if not $text }}{{ fail "files/facts.yaml is missing from the modelservice chart (left out by a .helmignore?): the templates read accelerator names and managed engine flags from it; restore it" }}{{ end -}}
+{{- $text := required "files/facts.yaml is missing from the modelservice chart (left out by a .helmignore?): the templates read accelerator names and managed engine flags from it; restore it" (.Files.Get "files/facts.yaml") -}}
 {{- $_ := set . "msFacts" ($text | fromYaml | toJson) -}}
 {{- end -}}
 {{- get . "msFacts" -}}
