@@ -9,8 +9,8 @@ CHART  := charts/modelservice
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 # YAML linted with yamllint beside `ct lint` (which lints the chart's Chart.yaml and values
-# files): presets/, examples/ and the helm-unittest suites.
-YAMLLINT_PATHS := $(wildcard presets examples $(CHART)/tests)
+# files): presets/, examples/, the helm-unittest suites and the chart's facts file.
+YAMLLINT_PATHS := $(wildcard presets examples $(CHART)/tests $(CHART)/files)
 
 # ct: on PATH, or the static build in ../shared/tools (docs/chart-tests.md).
 SHARED_TOOLS_UNPACK := ../shared/tools/unpack

@@ -12,14 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .accelerators import ACCELERATOR_RESOURCES
+from .chart_facts import chart_facts
 from .manifests import Manifest, object_id
 
 WORKLOAD_KINDS = ("Deployment", "LeaderWorkerSet")
-# DeviceClasses of the accelerator DRA drivers (accelerator.dra): NVIDIA, AMD, Intel, Google.
-ACCELERATOR_DEVICE_CLASSES = (
-    "gpu.nvidia.com", "gpu.amd.com", "gaudi.intel.com", "gpu.intel.com", "tpu.google.com",
-)
 
 
 @dataclass(frozen=True)
@@ -157,7 +153,7 @@ def claimed_accelerators(template: dict[str, Any], objects: list[Manifest]) -> d
             continue
         for request in source["spec"]["spec"]["devices"].get("requests", []):
             exactly = request.get("exactly", {})
-            if exactly.get("deviceClassName") in ACCELERATOR_DEVICE_CLASSES:
+            if exactly.get("deviceClassName") in chart_facts().accelerator_device_classes:
                 name = exactly["deviceClassName"]
                 found[name] = found.get(name, 0) + int(exactly.get("count", 1))
     return found
@@ -166,7 +162,8 @@ def claimed_accelerators(template: dict[str, Any], objects: list[Manifest]) -> d
 def pod_accelerators(template: dict[str, Any], objects: list[Manifest]) -> dict[str, int]:
     """Accelerators of the engine container: device-plugin limits, or DRA claims."""
     limits = _engine(template).get("resources", {}).get("limits", {})
-    found = {name: int(limits[name]) for name in ACCELERATOR_RESOURCES if name in limits}
+    found = {name: int(limits[name]) for name in chart_facts().accelerator_resources
+             if name in limits}
     if not found:  # another vendor's device plugin (accelerator.resourceName)
         found = {name: int(count) for name, count in limits.items()
                  if "/" in name and str(count).isdigit()}

@@ -47,13 +47,6 @@ def chart_dir() -> Path:
     return Path(chart_location())
 
 
-def builtin_presets_dir() -> Path:
-    """The presets shipped with this package."""
-    from pathlib import Path
-
-    return Path(presets_location())
-
-
 def tools_dir() -> Path:
     """The pinned tools folder (see tools_location)."""
     from pathlib import Path

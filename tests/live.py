@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from modelservice_tool import upstream
+from modelservice_tool.chart_facts import chart_facts
 from support import PRESETS, REPO, SHARED_CRDS, cluster_problem, render, sample_files, samples
 
 Obj = dict[str, Any]
@@ -45,10 +46,6 @@ BASE_KINDS = (("inference.networking.k8s.io/v1", "InferencePool"),
               ("gateway.networking.k8s.io/v1", "HTTPRoute"),
               ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"),
               ("monitoring.coreos.com/v1", "PodMonitor"))
-# pod.accelerator.type -> extended resource (as charts/modelservice/templates/_role.tpl maps it)
-ACCELERATOR_RESOURCES = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu",
-                         "intel-gaudi": "habana.ai/gaudi", "intel-xe": "gpu.intel.com/xe",
-                         "google-tpu": "google.com/tpu"}
 ACCELERATORS_PER_NODE = 8  # every preset's hardware comes as 8-accelerator nodes
 POD_TIMEOUT = 60  # seconds for the scheduler to bind (or refuse) a pod: it takes < 1 s
 
@@ -229,7 +226,7 @@ def node_pool(preset: str) -> NodePool:
     labels = dict(pod.get("nodeSelector") or {})
     if accelerator.get("labelKey") and accelerator.get("labelValues"):
         labels[accelerator["labelKey"]] = accelerator["labelValues"][0]
-    resource = ACCELERATOR_RESOURCES.get(accelerator.get("type", "cpu"))
+    resource = chart_facts().resource(accelerator.get("type", "cpu"))
     need = sum(accelerators(render(*sample_files(sample), release=sample["release"]),
                             resource) for sample in samples()
                if resource and sample["preset"] == preset)

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from modelservice_tool.chart_facts import chart_facts
 from modelservice_tool.checks import run_checks
 from modelservice_tool.commands.imports import import_group
 from modelservice_tool.importer import Status, convert_file, document
@@ -866,3 +867,25 @@ def test_each_accelerator_type_requests_its_resource(tmp_path: Path, kind: str,
     limits = decode["spec"]["template"]["spec"]["containers"][0].get("resources", {}).get(
         "limits", {})
     assert {k: v for k, v in limits.items() if "/" in k} == ({resource: 4} if resource else {})
+
+
+def test_flags_the_chart_manages_leave_engine_args(tmp_path: Path) -> None:
+    """Every flag the chart renders itself (files/facts.yaml, the `always` group), given to
+    an old engine, leaves engine.args: mapped to the key the chart reads, or reported. So
+    the converted values render, as the chart refuses these flags in engine.args."""
+    managed = chart_facts(CHART).managed_flags["always"]
+    args = ", ".join(f'"--{flag}"' if flag.startswith("enable-") else f'"--{flag}=1"'
+                     for flag in managed)
+    values, attention, rendered = _converted(tmp_path, _input(_role("decode", args=args)))
+    engines = [values.get("engine") or {}, (values.get("decode") or {}).get("engine") or {}]
+    assert not {flag for engine in engines for flag in engine.get("args") or {}} & set(managed)
+    assert {"decode.containers[0].args[0]", "decode.containers[0].args[1]"} <= set(attention)
+    assert one(rendered, "Deployment", "case-decode")
+
+
+def test_lora_flags_are_the_ones_the_chart_manages() -> None:
+    """The LoRA flags the converter turns into `lora` are those the chart then refuses in
+    engine.args (files/facts.yaml, the `lora` group)."""
+    from modelservice_tool.importer.lora_args import MODULES, SIZES
+
+    assert {MODULES, "enable-lora", *SIZES} == set(chart_facts(CHART).managed_flags["lora"])

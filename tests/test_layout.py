@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from support import REPO
 
@@ -51,14 +54,16 @@ def test_public_api_layers_renders_validates_and_compares() -> None:
 
 
 def test_accelerator_table_is_the_charts() -> None:
-    """modelservice_tool.accelerators restates the chart's `ms.acceleratorResource`: each
-    type renders a pod that requests exactly that resource (cpu: none)."""
+    """The chart and modelservice_tool.chart_facts read one table (files/facts.yaml): each
+    type renders a pod that requests exactly the resource Python reads (cpu: none)."""
     import yaml
 
-    from modelservice_tool.accelerators import RESOURCES
+    from modelservice_tool.chart_facts import chart_facts
     from support import default_helm
 
-    for kind, resource in RESOURCES.items():
+    facts = chart_facts(REPO / "charts" / "modelservice")
+    for kind in facts.accelerators:
+        resource = facts.resource(kind)
         result = subprocess.run(
             [str(default_helm()), "template", "t", str(REPO / "charts" / "modelservice"),
              "--set", "model.uri=hf://a/b", "--set", f"pod.accelerator.type={kind}",
@@ -68,6 +73,39 @@ def test_accelerator_table_is_the_charts() -> None:
         limits = next(d for d in yaml.safe_load_all(result.stdout) if d)["spec"]["template"][
             "spec"]["containers"][0].get("resources", {}).get("limits", {})
         assert {k for k in limits if "/" in k} == ({resource} if resource else set()), kind
+
+
+def test_schema_accelerator_types_are_the_facts() -> None:
+    """values.schema.json accepts exactly the accelerator types of files/facts.yaml."""
+    import json
+
+    from modelservice_tool.chart_facts import chart_facts
+
+    chart = REPO / "charts" / "modelservice"
+    schema = json.loads((chart / "values.schema.json").read_text())
+    accelerator = schema["definitions"]["podSettings"]["properties"]["accelerator"]
+    assert accelerator["properties"]["type"]["enum"] == [*chart_facts(chart).accelerators,
+                                                         None]
+
+
+def test_a_chart_without_its_facts_file_fails_clearly(tmp_path: Path) -> None:
+    """helm and mst both stop with one message naming files/facts.yaml, never render a pod
+    without its accelerators."""
+    import shutil
+
+    from modelservice_tool.chart_facts import chart_facts
+    from modelservice_tool.errors import UserError
+    from support import default_helm
+
+    chart = tmp_path / "modelservice"
+    shutil.copytree(REPO / "charts" / "modelservice", chart)
+    (chart / "files" / "facts.yaml").unlink()
+    result = subprocess.run([str(default_helm()), "template", "t", str(chart), "--set",
+                             "model.uri=hf://a/b"], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "files/facts.yaml is missing from the modelservice chart" in result.stderr
+    with pytest.raises(UserError, match=r"files/facts\.yaml: cannot read the chart's facts"):
+        chart_facts(chart)
 
 
 def test_only_a_plain_template_command_line_starts_helm_early() -> None:

@@ -1,7 +1,7 @@
 """Live: `mst diff` / `mst upgrade` against real releases, and what helm and the API server
 really do with the breaking changes the upgrade-impact engine reports (pytest marker `e2e`).
 
-Each test installs a sample in its own namespace (`upgrade-...`), without waiting for pods
+Each test installs a sample in its own namespace (`<branch>-<test>-...`), without waiting for pods
 (the project's control plane has no kubelet; nothing here needs a pod to run), then:
 
 - selector change (nameOverride feeds the selector labels), with helm 4 and helm 3: `mst
@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -106,11 +104,9 @@ def require_kinds(kinds: set[str]) -> None:
 
 
 @pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"upgrade-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+def namespace(live_namespace: str) -> str:
+    """The test's own namespace: the shared fixture's `<branch>-<test>-<random>`."""
+    return live_namespace
 
 
 @pytest.fixture(params=sorted(helm_binaries()))

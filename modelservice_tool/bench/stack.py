@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from ..chart_facts import chart_facts
 from ..checks import (
-    ACCELERATOR_RESOURCES,
     engine_flags,
     engine_processes,
     engine_tokens,
@@ -127,7 +127,7 @@ def _accelerator_resource(container: dict[str, Any]) -> tuple[str, int] | None:
     resources = container.get("resources") or {}
     for section in ("limits", "requests"):
         for name, value in (resources.get(section) or {}).items():
-            if name in ACCELERATOR_RESOURCES:
+            if name in chart_facts().accelerator_resources:
                 return name, int(value)
     return None
 

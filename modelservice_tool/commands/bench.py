@@ -17,6 +17,7 @@ from ..bench.harnesses import DEFAULT as DEFAULT_HARNESS
 from ..bench.harnesses import HARNESSES, get_harness
 from ..bench.job import DEFAULT_IMAGE, to_yaml
 from ..bench.kube import Kubectl
+from ..bench.output import from_saved, llmd_reports, report, report_native
 from ..bench.plan import BenchPlan, LoadSettings, plan_bench, resolve
 from ..bench.profiles import PROFILES, get_profile
 from ..errors import UserError, ValidationFailed
@@ -24,8 +25,7 @@ from ..layers_io import Inputs
 from ..manifests import Manifest, load_manifests
 from ..paths import chart_dir
 from ..release import Release
-from .bench_output import from_saved, llmd_reports, report, report_native
-from .common import export_kubeconfig, handle_errors, kubeconfig_option
+from .common import export_kubeconfig, handle_errors, kubeconfig_option, stderr
 
 
 def _numbers(kind: Callable[[str], Any]) -> Callable[..., tuple[Any, ...]]:
@@ -166,7 +166,7 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
     rendered = bool(presets_ or values or set_values)
     if from_json:
         llmd = llmd_reports(release_name, load_manifests(release.render()) if rendered
-                            else None) if llmd_reports_ else None
+                            else None, stderr) if llmd_reports_ else None
         click.echo(from_saved(harness, from_json, folder, release_name, llmd), nl=False)
         click.echo(f"wrote {folder}/", err=True)
         return
@@ -187,8 +187,8 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
     click.echo(f"benchmarking {plan.endpoint.describe()} at {plan.target} with "
                f"{harness.name} ({load.job_image}), profile {load.profile.name}", err=True)
     doc = run_job(Kubectl(namespace, context), plan.job, points=plan.points,
-                  progress=lambda line: click.echo(line, err=True), keep=keep_job)
-    llmd = llmd_reports(release_name, objects, gateway_class(plan, context)) \
+                  progress=stderr, keep=keep_job)
+    llmd = llmd_reports(release_name, objects, stderr, gateway_class(plan, context)) \
         if llmd_reports_ else None
     if harness.name == DEFAULT_HARNESS:
         summary = report(doc, folder, release_name, llmd=llmd)

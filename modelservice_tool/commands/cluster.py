@@ -291,5 +291,3 @@ def doctor_command(generation: str, kubeconfig: Path | None, release: Release) -
     click.echo(doctor.format_report(checks))
     sys.exit(doctor.exit_code(checks))
 
-
-COMMANDS = [install, upgrade, diff, status, rollback, uninstall, doctor_command]

@@ -46,6 +46,11 @@ def export_kubeconfig(kubeconfig: Path | None) -> None:
         os.environ["KUBECONFIG"] = str(kubeconfig.resolve())
 
 
+def stderr(line: str) -> None:
+    """One line of progress or a note, on standard error."""
+    click.echo(line, err=True)
+
+
 def warn(message: str) -> None:
     """A warning about the values, on standard error."""
     click.echo(warning_line(message), err=True)

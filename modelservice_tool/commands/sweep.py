@@ -22,7 +22,13 @@ from ..sweep.space import SearchSpace
 from ..sweep.strategies import STRATEGIES
 from ..sweep.variants import Planner
 from .bench import load_options
-from .common import export_kubeconfig, handle_errors, kubeconfig_option, release_options
+from .common import (
+    export_kubeconfig,
+    handle_errors,
+    kubeconfig_option,
+    release_options,
+    stderr,
+)
 
 
 @click.command("sweep")
@@ -149,12 +155,11 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
     from ..sweep.cluster import ClusterEvaluator
 
-    progress = lambda line: click.echo(line, err=True)  # noqa: E731
     experiment = f"mst-sweep-{release.name}-{results_path.stem}" if llmd_reports else None
-    evaluator = ClusterEvaluator(release, load, output_dir / "bench", progress, context,
+    evaluator = ClusterEvaluator(release, load, output_dir / "bench", stderr, context,
                                  ready_timeout, llmd_experiment=experiment)
     evaluator.check_release_is_ours()  # before any variant: a clash is no variant's failure
-    run_sweep(config, planner, evaluator, results, progress)
+    run_sweep(config, planner, evaluator, results, stderr)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)
     click.echo(f"results in {results_path}, report in {output_dir}/", err=True)
 

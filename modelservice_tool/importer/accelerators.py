@@ -6,15 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..accelerators import RESOURCES
 from .context import Context
 
 OLD_RESOURCES = {"nvidia": "nvidia.com/gpu", "intel-i915": "gpu.intel.com/i915",
                  "intel-xe": "gpu.intel.com/xe", "intel-gaudi": "habana.ai/gaudi",
                  "amd": "amd.com/gpu", "google": "google.com/tpu",
                  "rebellions-atom": "rebellions.ai/ATOM", "cpu": ""}
-NEW_TYPES = {"nvidia": "nvidia", "amd": "amd", "intel-gaudi": "intel-gaudi",
-             "intel-xe": "intel-xe", "google": "google-tpu", "cpu": "cpu"}
+RENAMED = {"google": "google-tpu"}  # old types this chart names differently
 SIMULATOR = "llm-d-inference-sim"
 
 
@@ -35,15 +33,19 @@ def role_accelerator(ctx: Context, role: str, image: str) -> Accelerator:
         ctx.report.mapped((role, "accelerator", "type"), (role, "accelerator", "type"))
     resources = ctx.get(("accelerator", "resources")) or {}
     resource = str(resources.get(old_type, OLD_RESOURCES.get(old_type, "nvidia.com/gpu")))
-    if SIMULATOR in image:
+    if SIMULATOR in image or old_type == "cpu":
         return Accelerator({"type": "cpu"}, "", old_type)
-    if old_type == "cpu":
-        return Accelerator({"type": "cpu"}, "", old_type)
-    new_type = NEW_TYPES.get(old_type)
+    new_type = _new_type(ctx, old_type)
     values: dict[str, Any] = {"type": new_type} if new_type else {}
-    if resource != RESOURCES.get(new_type or "", ""):
+    if resource != ctx.support.facts.resource(new_type or ""):
         values["resourceName"] = resource
     return Accelerator(values, resource, old_type)
+
+
+def _new_type(ctx: Context, old_type: str) -> str | None:
+    """This chart's accelerator.type for an old one (None when this chart has no such type)."""
+    name = RENAMED.get(old_type, old_type) if old_type in OLD_RESOURCES else None
+    return name if name in ctx.support.facts.accelerators else None
 
 
 def type_env(ctx: Context, old_type: str) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def report_global(ctx: Context, used_types: set[str]) -> None:
     base = ("accelerator",)
     if ctx.present((*base, "type")):
         old = str(ctx.get((*base, "type")))
-        if old in NEW_TYPES:
+        if _new_type(ctx, old):
             ctx.report.mapped((*base, "type"), "pod.accelerator.type", "per role; "
                               "llm-d-inference-sim images get type cpu (no device)")
         else:

@@ -17,7 +17,7 @@ from .accelerators import report_global
 from .artifacts import convert_artifacts
 from .context import Context
 from .dra import report_global_dra
-from .hoist import hoist
+from .hoist import hoist, ordered
 from .kv_events import convert_kv_events
 from .kv_offload import convert_kv_offload
 from .lora import convert_lora
@@ -30,27 +30,21 @@ from .shapes import check_shapes
 from .support import ChartSupport
 from .toplevel import convert_toplevel, tracing
 
+# The old chart's defaults: routing.servicePort and routing.proxy.targetPort (vLLM's port
+# behind the sidecar).
+OLD_SERVICE_PORT, OLD_ENGINE_PORT = 8000, 8200
 KNOWN_TOP = ("modelArtifacts", "routing", "decode", "prefill", "multinode", "accelerator")
 V04_KEYS = (("accelerator",), ("requester",), ("tracing",), ("decode", "accelerator"),
             ("prefill", "accelerator"), ("decode", "extraConfig"), ("prefill", "extraConfig"),
             ("decode", "resourceClaims"), ("prefill", "resourceClaims"))
 
 
-POD_ORDER = ("accelerator", "resources", "nodeSelector", "tolerations", "affinity",
-             "priorityClassName", "schedulerName", "podAnnotations", "podLabels",
-             "podSecurityContext", "securityContext", "imagePullSecrets", "volumes",
-             "volumeMounts", "initContainers", "sidecars", "shm", "probes",
-             "terminationGracePeriodSeconds", "resourceClaims")
-ROLE_ORDER = ("enabled", "replicas", "parallelism", "engine", *POD_ORDER, "autoscaling",
-              "multiNode")
-ENGINE_ORDER = ("image", "mode", "command", "port", "args", "extraArgs", "env")
-ROUTING_ORDER = ("generation", "inferencePool", "epp", "objective", "httpRoute", "proxy",
-                 "kvTransfer")
-
-
-def ordered(data: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
-    """`data` with its keys in the chart's values.yaml order (unknown keys last)."""
-    return {**{k: data[k] for k in order if k in data}, **data}
+def role_order(defaults: dict[str, Any]) -> list[str]:
+    """The key order of a role block: the role's own keys with the pod keys after `engine`
+    (values.yaml documents those once, under `pod`)."""
+    own = list(defaults["decode"])
+    at = own.index("engine") + 1
+    return [*own[:at], *defaults["pod"], *own[at:]]
 
 
 @dataclass
@@ -81,9 +75,9 @@ def detect_generation(data: dict[str, Any]) -> str:
 
 def _network(ctx: Context) -> Network:
     proxy = ctx.get(("routing", "proxy")) or {}
-    return Network(service_port=int(ctx.get(("routing", "servicePort"), 8000)),
+    return Network(service_port=int(ctx.get(("routing", "servicePort"), OLD_SERVICE_PORT)),
                    proxy=proxy.get("enabled", True) is not False,
-                   target_port=int(proxy.get("targetPort") or 8200))
+                   target_port=int(proxy.get("targetPort") or OLD_ENGINE_PORT))
 
 
 def _apply_tracing(ctx: Context, roles: dict[str, RoleResult]) -> None:
@@ -191,29 +185,31 @@ def _convert(source: ValuesSource, chart: Path) -> Conversion:
     lora = convert_lora(ctx, list(roles.values()), artifacts)
     values: dict[str, Any] = {"model": artifacts.model}
     routing, engine_port = convert_routing(ctx, list(roles.values()), pd)
-    shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()})
+    chart = ctx.support.defaults
+    shared_engine, shared_pod, blocks = hoist({r: res.values for r, res in roles.items()},
+                                              chart["decode"])
     if engine_port:
         shared_engine = {**shared_engine, "port": engine_port}
     for result in roles.values():
         if result.revision:
             values["model"]["revision"] = result.revision
-    values["engine"] = ordered(shared_engine, ENGINE_ORDER)
+    values["engine"] = ordered(shared_engine, chart["engine"])
     for block in blocks.values():
         if "engine" in block:
-            block["engine"] = ordered(block["engine"], ENGINE_ORDER)
+            block["engine"] = ordered(block["engine"], chart["engine"])
     if artifacts.pod_labels:
         shared_pod["podLabels"] = {**artifacts.pod_labels, **shared_pod.get("podLabels", {})}
-    values["pod"] = ordered(shared_pod, POD_ORDER)
+    values["pod"] = ordered(shared_pod, chart["pod"])
     if "decode" in blocks:
-        values["decode"] = ordered(blocks["decode"], ROLE_ORDER)
+        values["decode"] = ordered(blocks["decode"], role_order(chart))
     else:
         values["decode"] = {"enabled": False}
     if "prefill" in blocks:
-        values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], ROLE_ORDER)}
+        values["prefill"] = {"enabled": True, **ordered(blocks["prefill"], role_order(chart))}
     if events:
         routing["epp"] = {**routing.get("epp", {}), **events}
     if routing:
-        values["routing"] = ordered(routing, ROUTING_ORDER)
+        values["routing"] = ordered(routing, chart["routing"])
     if offload:
         values["kvOffload"] = offload
     if lora:

@@ -29,10 +29,6 @@ OLD_TEMPLATES = {
     "amd": ("amd-claim-template", "gpu.amd.com"),
     "google": ("google-claim-template", "tpu.google.com"),
 }
-# DeviceClass this chart derives from accelerator.type (templates/_dra.tpl, ms.draDeviceClass).
-NEW_CLASSES = {"nvidia": "gpu.nvidia.com", "amd": "gpu.amd.com",
-               "intel-gaudi": "gaudi.intel.com", "intel-xe": "gpu.intel.com",
-               "google-tpu": "tpu.google.com"}
 RESERVED_CLAIM = "accelerators"  # this chart's own accelerator claim
 _CLAIM_NOTE = ("one ResourceClaimTemplate per role ({roles}) from "
                "accelerator.resourceClaimTemplates.<type>, named <role name>-<hash of its spec> "
@@ -103,7 +99,7 @@ def convert_dra(ctx: Context, role: str, old_type: str, accelerator: dict[str, A
         return None
     dra: dict[str, Any] = {"enabled": True}
     device_class = str(config.get("class") or f"gpu.{old_type}.com")
-    if NEW_CLASSES.get(str(new_type)) != device_class:
+    if ctx.support.facts.device_class(str(new_type)) != device_class:
         dra["deviceClassName"] = device_class
     count = config.get("count")
     if count is not None and int(count) != per_pod:

@@ -17,8 +17,7 @@ from .templates import escape
 MODES = {"vllmServe": "vllmServe", "imageDefault": "imageDefault", "custom": "custom"}
 _IMAGE = re.compile(r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
                     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
-PARALLEL_FLAGS = {"tensor-parallel-size": "tensor", "pipeline-parallel-size": "pipeline",
-                  "data-parallel-size": "data", "data-parallel-size-local": "dataLocal"}
+PARALLELISM = "<role>.parallelism."  # the chart's managed flags set these keys instead
 
 
 @dataclass
@@ -88,16 +87,17 @@ def _managed(ctx: Context, where: KeyPath, flag: str, value: Any, facts: RoleFac
              out: EngineResult) -> bool:
     """Handle a flag the chart sets itself; False when `flag` is not one of them."""
     role = facts.role
-    if flag in (*PARALLEL_FLAGS, "port") and not isinstance(value, int):
-        ctx.report.unmapped(where, f"--{flag} {value!r} is not a number")
-        return True
-    if flag in PARALLEL_FLAGS:
-        out.parallelism[PARALLEL_FLAGS[flag]] = value
-        ctx.report.mapped(where, (role, "parallelism", PARALLEL_FLAGS[flag]),
-                          "vLLM used this flag (given after the chart's)")
-    elif flag == "enable-expert-parallel":
+    use = ctx.support.facts.managed_flags["always"].get(flag, "")
+    key = use[len(PARALLELISM):] if use.startswith(PARALLELISM) else ""
+    if key == "expert":  # a switch: its presence turned expert parallelism on
         out.parallelism["expert"] = True
         ctx.report.mapped(where, (role, "parallelism", "expert"))
+    elif (key or flag == "port") and not isinstance(value, int):
+        ctx.report.unmapped(where, f"--{flag} {value!r} is not a number")
+    elif key:
+        out.parallelism[key] = value
+        ctx.report.mapped(where, (role, "parallelism", key),
+                          "vLLM used this flag (given after the chart's)")
     elif flag == "model":
         same = str(value) == facts.model_arg
         (ctx.report.skipped if same else ctx.report.unmapped)(

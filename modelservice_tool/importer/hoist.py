@@ -4,10 +4,9 @@ Roles deep-merge over the shared blocks, so the rendered pods are the same eithe
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any
 
-ROLE_ONLY = ("enabled", "replicas", "parallelism", "engine", "service", "strategy",
-             "autoscaling", "podDisruptionBudget", "multiNode")
 # Maps whose entries are shared one by one; anything else (an image, a toleration, a probe)
 # is shared whole or not at all.
 ENTRY_MAPS = ("args", "env", "resources", "requests", "limits", "accelerator", "nodeSelector",
@@ -36,16 +35,17 @@ def split_common(a: dict[str, Any], b: dict[str, Any]
     return shared, rest_a, rest_b
 
 
-def _order(template: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with keys in the order of `template` (then the rest)."""
-    return {**{k: data[k] for k in template if k in data}, **data}
+def ordered(data: dict[str, Any], order: Iterable[str]) -> dict[str, Any]:
+    """`data` with its keys in `order` (unknown keys last)."""
+    return {**{k: data[k] for k in order if k in data}, **data}
 
 
-def hoist(roles: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any],
-                                                     dict[str, dict[str, Any]]]:
-    """(shared engine, shared pod, remaining role blocks) for one or two enabled roles."""
+def hoist(roles: dict[str, dict[str, Any]], role_only: Collection[str]
+          ) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """(shared engine, shared pod, remaining role blocks) for one or two enabled roles;
+    `role_only`: the keys of a role block that are not pod settings (values.yaml's)."""
     engines = {name: role.get("engine", {}) for name, role in roles.items()}
-    pods = {name: {k: v for k, v in role.items() if k not in ROLE_ONLY}
+    pods = {name: {k: v for k, v in role.items() if k not in role_only}
             for name, role in roles.items()}
     names = list(roles)
     if len(names) == 1:
@@ -58,9 +58,9 @@ def hoist(roles: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, A
         rests_engine, rests_pod = {first: e1, second: e2}, {first: p1, second: p2}
     remaining = {}
     for name, role in roles.items():
-        block = {k: v for k, v in role.items() if k in ROLE_ONLY and k != "engine"}
+        block = {k: v for k, v in role.items() if k in role_only and k != "engine"}
         block.update(rests_pod[name])
         if rests_engine[name]:
-            block["engine"] = _order(engines[name], rests_engine[name])
+            block["engine"] = ordered(rests_engine[name], engines[name])
         remaining[name] = block
     return engine, pod, remaining

@@ -18,15 +18,16 @@ from .role_edit import keep_raw, take_arg, take_env
 from .roles import RoleResult
 
 FLAG = "kv-events-config"
+PRECISE = ("routing", "epp", "precisePrefixCache")
 KNOWN = ("enable_kv_cache_events", "publisher", "endpoint", "topic")
-DEFAULT_PORT = 5557  # vLLM's default endpoint tcp://*:5557, the chart's default port
+VLLM_ENDPOINT = "tcp://*:5557"  # vLLM's default KVEventsConfig endpoint
 _BIND = re.compile(r"^tcp://\*:(?P<port>[0-9]+)$")
 _CONNECT = re.compile(r"^tcp://(?P<host>[^*:/]+):(?P<port>[0-9]+)$")
 
 
 def _blocked(ctx: Context, pd: bool) -> str:
     """Why the chart's precise prefix-cache profile cannot take over here ("" when it can)."""
-    if not ctx.support.has("routing", "epp", "precisePrefixCache"):
+    if not ctx.support.has(*PRECISE):
         return "this chart version has no routing.epp.precisePrefixCache"
     if pd:
         return ("the precise-prefix-cache profile has no prefill/decode profiles: kept as "
@@ -41,10 +42,11 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
     """precisePrefixCache values from the flag, --block-size and PYTHONHASHSEED."""
     where = result.flag_sources.get(FLAG)
     settings: dict[str, Any] = {}
-    endpoint = str(config.get("endpoint") or f"tcp://*:{DEFAULT_PORT}")
+    default = ctx.support.default(*PRECISE, "port")
+    endpoint = str(config.get("endpoint") or VLLM_ENDPOINT)
     bind, connect = _BIND.match(endpoint), _CONNECT.match(endpoint)
-    port = int((bind or connect)["port"]) if bind or connect else DEFAULT_PORT
-    if port != DEFAULT_PORT:
+    port = int((bind or connect)["port"]) if bind or connect else default
+    if port != default:
         settings["port"] = port
     if connect:  # vLLM connects to an endpoint with a host: one central subscriber
         settings["mode"] = "central"
@@ -61,25 +63,25 @@ def _settings(ctx: Context, result: RoleResult, config: dict[str, Any]) -> dict[
     if "publisher" not in config:
         note += ("; the flag named no publisher (vLLM versions whose default was `null` "
                  "published nothing): the chart sets zmq")
-    ctx.report.mapped(where, ("routing", "epp", "precisePrefixCache"), note + "; topic "
+    ctx.report.mapped(where, PRECISE, note + "; topic "
                       "kv@<pod IP>:<port>@<model>")
     for key in sorted(set(config) - set(KNOWN)):
         ctx.report.unmapped(where, f"{key} of --kv-events-config has no values key: the chart "
-                            "renders the flag without it", ("routing", "epp",
-                                                            "precisePrefixCache"))
+                            "renders the flag without it", PRECISE)
     block, source = take_arg(ctx, result, "block-size")
     if isinstance(block, int):
         settings["blockSize"] = block
-        ctx.report.mapped(source, ("routing", "epp", "precisePrefixCache", "blockSize"),
+        ctx.report.mapped(source, (*PRECISE, "blockSize"),
                           "the chart passes --block-size to vLLM and the same size to the EPP")
     else:
-        ctx.report.defaulted(("routing", "epp", "precisePrefixCache", "blockSize"),
-                             "64: the chart passes --block-size=64 to vLLM (which used its "
-                             "own default before) and to the EPP; set it to keep another size")
+        size = ctx.support.default(*PRECISE, "blockSize")
+        ctx.report.defaulted((*PRECISE, "blockSize"), f"{size}: the chart passes "
+                             f"--block-size={size} to vLLM (which used its own default "
+                             "before) and to the EPP; set it to keep another size")
     seed, source = take_env(ctx, result, "PYTHONHASHSEED")
     if isinstance(seed, str) and seed:
         settings["hashSeed"] = seed
-        ctx.report.mapped(source, ("routing", "epp", "precisePrefixCache", "hashSeed"),
+        ctx.report.mapped(source, (*PRECISE, "hashSeed"),
                           "the chart sets PYTHONHASHSEED and hashes the EPP's blocks alike")
     elif seed is not None:
         result.values["engine"].setdefault("env", {})["PYTHONHASHSEED"] = seed
@@ -130,13 +132,13 @@ def convert_kv_events(ctx: Context, roles: list[RoleResult], pd: bool,
             keep_raw(ctx, result, FLAG, config, blocked)
             continue
         settings = _settings(ctx, result, config)
-        _chart_declares(ctx, result, int(settings.get("port", DEFAULT_PORT)))
+        port = settings.get("port", ctx.support.default(*PRECISE, "port"))
+        _chart_declares(ctx, result, int(port))
         if tokenizer_model:
             settings["tokenizer"] = {"model": tokenizer_model}
-            ctx.report.defaulted(("routing", "epp", "precisePrefixCache", "tokenizer",
-                                  "model"), f"{tokenizer_model} (the served name): the EPP "
-                                 "tokenizes prompts with this Hugging Face repo's tokenizer; "
-                                 "model.uri is not hf://")
+            ctx.report.defaulted((*PRECISE, "tokenizer", "model"), (
+                f"{tokenizer_model} (the served name): the EPP tokenizes prompts with this "
+                "Hugging Face repo's tokenizer; model.uri is not hf://"))
         epp = {"profile": "precise-prefix-cache", "precisePrefixCache": settings}
         ctx.report.defaulted(("routing", "epp", "profile"), "precise-prefix-cache: the "
                              "chart's endpoint picker routes on the engines' KV-cache events "

@@ -22,10 +22,6 @@ from ..sources import KeyPath
 from .context import Context, RoleFacts
 from .engine import EngineResult
 
-# Flags a multi-node role's launch sets itself (the chart refuses them in engine.args).
-LAUNCH_FLAGS = ("data-parallel-address", "data-parallel-start-rank", "headless",
-                "distributed-executor-backend", "data-parallel-rpc-port")
-
 
 @dataclass
 class Layout:
@@ -87,9 +83,10 @@ def _fallback(ctx: Context, facts: RoleFacts, par: dict[str, Any], group: int,
 
 def _launch_flags(ctx: Context, facts: RoleFacts, engine: EngineResult,
                   multi: dict[str, Any]) -> None:
-    """Flags the multi-node launch sets: dropped from engine.args, the RPC port kept."""
+    """Flags the multi-node launch sets (the chart refuses them in engine.args): dropped
+    from engine.args, the RPC port kept."""
     args = engine.engine.get("args", {})
-    for flag in LAUNCH_FLAGS:
+    for flag in ctx.support.facts.managed_flags["multiNode"]:
         if flag not in args:
             continue
         value = args.pop(flag)

@@ -14,7 +14,7 @@ from .context import Context
 from .roles import RoleResult
 
 TARGET = ("monitoring", "podMonitor")
-DEFAULTS = {"interval": "30s", "path": "/metrics", "scrapeTimeout": ""}
+SETTINGS = ("interval", "path", "scrapeTimeout")  # the chart's defaults apply otherwise
 NO_KEY = ("annotations", "relabelings", "metricRelabelings", "namespaceSelector")
 
 
@@ -45,8 +45,9 @@ def _setting(ctx: Context, path: KeyPath, key: str, value: Any, chosen: dict[str
              first: str) -> None:
     if key not in chosen:
         chosen[key] = str(value)
+        default = str(ctx.support.default(*TARGET, key))
         ctx.report.mapped(path, (*TARGET, key), "the chart's default" if chosen[key] ==
-                          DEFAULTS[key] else "")
+                          default else "")
     elif chosen[key] == str(value):
         ctx.report.mapped(path, (*TARGET, key), "the same for every role")
     else:
@@ -64,7 +65,7 @@ def _role(ctx: Context, result: RoleResult, settings: dict[str, Any], chosen: di
                     if others else "")
             ctx.report.mapped(path, (*TARGET, "enabled"), "a PodMonitor per enabled role on "
                               "vLLM's HTTP port (the vllm port behind the P/D sidecar)" + also)
-        elif key in DEFAULTS and value not in (None, ""):
+        elif key in SETTINGS and value not in (None, ""):
             _setting(ctx, path, key, value, chosen, first)
         elif key == "labels" and isinstance(value, dict):
             for name, label in value.items():
@@ -77,7 +78,7 @@ def _role(ctx: Context, result: RoleResult, settings: dict[str, Any], chosen: di
                     ctx.report.mapped(where, (*TARGET, "labels", name))
         elif key == "portName":
             _port(ctx, result, path, value)
-        elif key in NO_KEY or key == "labels" or key in DEFAULTS:
+        elif key in NO_KEY or key == "labels" or key in SETTINGS:
             (ctx.report.unmapped if value else ctx.report.skipped)(path, (
                 f"PodMonitor {key} has no values key: add it with a kustomize patch on the "
                 "PodMonitor" if value else "empty"))
@@ -114,7 +115,7 @@ def convert_monitoring(ctx: Context, roles: list[RoleResult], epp: bool
         _role(ctx, result, settings[result.facts.role], chosen, labels, first, others)
         others = []
     out: dict[str, Any] = {"enabled": True}
-    out.update({k: v for k, v in chosen.items() if v != DEFAULTS[k]})
+    out.update({k: v for k, v in chosen.items() if v != str(ctx.support.default(*TARGET, k))})
     if labels:
         out["labels"] = {k: str(v) for k, v in labels.items()}
     if epp:

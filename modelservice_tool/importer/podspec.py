@@ -130,9 +130,12 @@ def convert_container_extras(ctx: Context, path: KeyPath, container: dict[str, A
                                 "with a kustomize patch (see README, Kustomize overlays)")
     missing = [PROBE_KINDS[k] for k in PROBE_KINDS if k not in fields]
     if missing:
-        ctx.report.defaulted((facts.role, "probes"), f"{', '.join(missing)} probe(s) added "
-                             "(startup /health within 1800 s, readiness /v1/models, liveness "
-                             "/health); the old chart had none unless you set them")
+        probes = ctx.support.default("pod", "probes")
+        startup, readiness, liveness = (probes[k] for k in ("startup", "readiness", "liveness"))
+        ctx.report.defaulted((facts.role, "probes"), (
+            f"{', '.join(missing)} probe(s) added (startup {startup['path']} within "
+            f"{startup['budgetSeconds']} s, readiness {readiness['path']}, liveness "
+            f"{liveness['path']}); the old chart had none unless you set them"))
 
 
 def convert_ports(ctx: Context, path: KeyPath, ports: list[Any], facts: RoleFacts,

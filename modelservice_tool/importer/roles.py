@@ -35,9 +35,9 @@ LWS_ONLY = ("subGroupPolicy", "subGroupExclusiveToplogy", "subGroupExclusiveTopo
 class Network:
     """The old chart's ports: the Service port, and vLLM's port behind the sidecar."""
 
-    service_port: int = 8000
-    proxy: bool = True
-    target_port: int = 8200
+    service_port: int
+    proxy: bool
+    target_port: int
 
 
 @dataclass
@@ -105,7 +105,8 @@ def _mounts_and_volumes(ctx: Context, role: str, path: tuple[Any, ...],
         if value:
             pod[key] = value
     if volumes.shm is None:
-        ctx.report.defaulted((role, "shm"), "a memory-backed 8Gi /dev/shm is mounted for "
+        size = ctx.support.default("pod", "shm", "sizeLimit")
+        ctx.report.defaulted((role, "shm"), f"a memory-backed {size} /dev/shm is mounted for "
                              "NCCL (the old chart mounted none); set shm.enabled: false to "
                              "drop it")
     clash = [n for n, m in volumes.mounts.items() if m.get("mountPath") == facts.mount_path]
@@ -203,7 +204,9 @@ def convert_role(ctx: Context, role: str, artifacts: Artifacts, network: Network
     _mounts_and_volumes(ctx, role, path, container, facts, pod)
     podspec.convert_container_extras(ctx, path, container, facts, pod, engine.engine)
     podspec.convert_ports(ctx, (*path, "ports"), container.get("ports") or [], facts,
-                          side_channel or (5600 if facts.kv_managed else None))
+                          side_channel or (ctx.support.default(
+                              "routing", "kvTransfer", "sideChannelPort")
+                              if facts.kv_managed else None))
     if container.get("name", "vllm") != "vllm":
         ctx.report.skipped((*path, "name"), "the engine container is named `vllm`")
     elif "name" in container:

@@ -4,6 +4,7 @@ HTTPRoute and endpoint picker. Targets this chart's schema lacks are reported in
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..sources import KeyPath
@@ -71,8 +72,9 @@ def _proxy(ctx: Context, out: RoutingBuilder, pd: bool) -> None:
         elif key == "imagePullPolicy":
             out.put(path, ("proxy", "image", "pullPolicy"), value)
         elif key == "targetPort":
-            if int(value) == 8200:
-                ctx.report.skipped(path, "8200, routing.proxy.enginePort's default")
+            default = ctx.support.default("routing", "proxy", "enginePort")
+            if int(value) == default:
+                ctx.report.skipped(path, f"{default}, routing.proxy.enginePort's default")
             else:
                 out.put(path, ("proxy", "enginePort"), int(value))
         elif key == "connector":
@@ -98,6 +100,7 @@ def _proxy(ctx: Context, out: RoutingBuilder, pd: bool) -> None:
 
 
 def _kv_transfer(ctx: Context, out: RoutingBuilder, roles: list[RoleResult]) -> None:
+    defaults = ctx.support.default("routing", "kvTransfer")
     configs = [r.kv_config for r in roles if r.kv_config is not None]
     if configs:
         config = dict(configs[0])
@@ -116,20 +119,21 @@ def _kv_transfer(ctx: Context, out: RoutingBuilder, roles: list[RoleResult]) -> 
         if config:
             out.values.setdefault("kvTransfer", {})["extraConfig"] = config
     else:
-        ctx.report.defaulted(("routing", "kvTransfer"), "the chart passes "
-                             '--kv-transfer-config {"kv_connector":"NixlConnector",'
-                             '"kv_role":"kv_both"} to both roles (non-custom engines)')
+        flag = json.dumps({"kv_connector": defaults["connector"], "kv_role": defaults["role"]},
+                          separators=(",", ":"))
+        ctx.report.defaulted(("routing", "kvTransfer"), f"the chart passes "
+                             f"--kv-transfer-config {flag} to both roles (non-custom engines)")
     ports = {r.side_channel for r in roles if r.side_channel is not None}
     if len(ports) > 1:
         ctx.report.unmapped(None, f"decode and prefill used NIXL side-channel ports "
                             f"{sorted(ports)}; the chart uses one", ("routing", "kvTransfer"))
-    port = min(ports) if ports else 5600
-    if port != 5600:
-        out.values.setdefault("kvTransfer", {})["sideChannelPort"] = port
+    if ports and min(ports) != defaults["sideChannelPort"]:
+        out.values.setdefault("kvTransfer", {})["sideChannelPort"] = min(ports)
     if not ports:
-        ctx.report.defaulted(("routing", "kvTransfer", "sideChannelPort"), "5600, set on "
-                             "both roles as VLLM_NIXL_SIDE_CHANNEL_PORT")
-    ctx.report.defaulted(("routing", "epp", "nonCachedTokens"), "16: prompts with more "
+        ctx.report.defaulted(("routing", "kvTransfer", "sideChannelPort"), (
+            f"{defaults['sideChannelPort']}, set on both roles as VLLM_NIXL_SIDE_CHANNEL_PORT"))
+    tokens = ctx.support.default("routing", "epp", "nonCachedTokens")
+    ctx.report.defaulted(("routing", "epp", "nonCachedTokens"), f"{tokens}: prompts with more "
                          "uncached tokens are prefilled by the prefill role")
 
 
@@ -250,12 +254,12 @@ def _legacy(ctx: Context, out: RoutingBuilder) -> None:
 
 def convert_routing(ctx: Context, roles: list[RoleResult], pd: bool) -> tuple[dict[str, Any],
                                                                               int | None]:
-    """The routing values and the engine port (None when it stays the default 8000)."""
+    """The routing values and the engine port (None when it stays the chart's default)."""
     out = RoutingBuilder(ctx)
     port = ctx.get((*BASE, "servicePort"))
     engine_port = None
     if port is not None:
-        engine_port = int(port) if int(port) != 8000 else None
+        engine_port = int(port) if int(port) != ctx.support.default("engine", "port") else None
         ctx.report.mapped((*BASE, "servicePort"), ("engine", "port"),
                           "clients and the InferencePool reach the pods on it")
     _proxy(ctx, out, pd)

@@ -14,7 +14,6 @@ from typing import Any
 from ..errors import UserError
 
 SCHEMA = "mst.sweep.result/v1"
-STATUSES = ("ok", "invalid", "over_budget", "failed")
 Record = dict[str, Any]
 
 

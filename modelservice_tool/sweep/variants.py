@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..accelerators import ACCELERATOR_RESOURCES
+from ..chart_facts import chart_facts
 from ..checks import model_workloads, run_checks
 from ..errors import UserError
 from ..layers_io import Inputs
@@ -81,7 +81,7 @@ def accelerator_count(objects: list[Manifest]) -> dict[str, int]:
         for pods, template in _pods_per_replica(workload):
             for container in template["spec"]["containers"]:
                 limits = container.get("resources", {}).get("limits", {})
-                for name in ACCELERATOR_RESOURCES:
+                for name in chart_facts().accelerator_resources:
                     if name in limits:
                         totals[name] = totals.get(name, 0) + replicas * pods * int(limits[name])
     return totals

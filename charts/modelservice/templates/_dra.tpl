@@ -11,12 +11,6 @@ and it returns JSON:
   containerClaims engine container resources.claims
 */}}
 
-{{/* DeviceClass of each accelerator type, as the vendors' DRA drivers name them. */}}
-{{- define "ms.draDeviceClass" -}}
-{{- $names := dict "nvidia" "gpu.nvidia.com" "amd" "gpu.amd.com" "intel-gaudi" "gaudi.intel.com" "intel-xe" "gpu.intel.com" "google-tpu" "tpu.google.com" "cpu" "" -}}
-{{- get $names . -}}
-{{- end -}}
-
 {{/* One DeviceRequest {name, exactly} from the values of a request. */}}
 {{- define "ms.draRequest" -}}
 {{- $request := .request -}}
@@ -44,7 +38,7 @@ and it returns JSON:
 {{- end -}}
 {{- end -}}
 {{- if $out.enabled -}}
-{{- $class := $dra.deviceClassName | default (include "ms.draDeviceClass" ($acc.type | default "nvidia")) -}}
+{{- $class := $dra.deviceClassName | default (include "ms.acceleratorFact" (list $root ($acc.type | default "nvidia") "deviceClass")) -}}
 {{- if not $class -}}
 {{- fail (printf "%s.accelerator.dra.enabled is true but accelerator.type %s has no DeviceClass: set accelerator.dra.deviceClassName (e.g. gpu.nvidia.com)" $role (toString $acc.type)) -}}
 {{- end -}}

@@ -79,3 +79,25 @@ annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Facts the chart shares with the mst toolkit (files/facts.yaml: the device-plugin resource
+and DRA DeviceClass of each accelerator type, the engine flags the chart manages), as JSON.
+Parsed once per render and kept on the root context. Call with the root context. A copy
+of the chart without the file stops here (`required`: no values can cause it, so no
+helm-unittest suite can; tests/test_layout.py checks the message).
+*/}}
+{{- define "ms.facts" -}}
+{{- if not (hasKey . "msFacts") -}}
+{{- $text := required "files/facts.yaml is missing from the modelservice chart (left out by a .helmignore?): the templates read accelerator names and managed engine flags from it; restore it" (.Files.Get "files/facts.yaml") -}}
+{{- $_ := set . "msFacts" ($text | fromYaml | toJson) -}}
+{{- end -}}
+{{- get . "msFacts" -}}
+{{- end -}}
+
+{{/* One fact of an accelerator type ("" for an unknown type); call with
+(list $root type fact), fact being resource or deviceClass. */}}
+{{- define "ms.acceleratorFact" -}}
+{{- $accelerators := (include "ms.facts" (index . 0) | fromJson).accelerators -}}
+{{- dig (index . 1) (index . 2) "" $accelerators -}}
+{{- end -}}

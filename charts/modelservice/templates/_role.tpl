@@ -11,28 +11,6 @@ Call with (list $ "decode"); returns JSON:
   ports), engineHttpPorts (vLLM's listen ports, probed), workersServe (LWS workers serve HTTP)
 */}}
 
-{{/* Device-plugin resource name of each accelerator type ("" for none). */}}
-{{- define "ms.acceleratorResource" -}}
-{{- $names := dict "nvidia" "nvidia.com/gpu" "amd" "amd.com/gpu" "intel-gaudi" "habana.ai/gaudi" "intel-xe" "gpu.intel.com/xe" "google-tpu" "google.com/tpu" "cpu" "" -}}
-{{- get $names . -}}
-{{- end -}}
-
-{{/* Engine flags the chart manages; setting them in `args` is an error that names the key to
-use instead. */}}
-{{- define "ms.managedFlags" -}}
-{{- toJson (dict
-  "model" "model.uri"
-  "port" "engine.port"
-  "served-model-name" "model.name"
-  "revision" "model.revision"
-  "tensor-parallel-size" "<role>.parallelism.tensor"
-  "pipeline-parallel-size" "<role>.parallelism.pipeline"
-  "data-parallel-size" "<role>.parallelism.data"
-  "data-parallel-size-local" "<role>.parallelism.dataLocal"
-  "enable-expert-parallel" "<role>.parallelism.expert"
-) -}}
-{{- end -}}
-
 {{- define "ms.role" -}}
 {{- /* Memoized per render: every template that needs a role (workloads, Services, HPA, PDB,
 PodMonitor, pool, NOTES) shares one computation through a cache on the root context. */ -}}
@@ -73,7 +51,7 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
 {{- /* accelerators */ -}}
 {{- $acc := $pod.accelerator | default dict -}}
 {{- $accType := $acc.type | default "nvidia" -}}
-{{- $resourceName := $acc.resourceName | default (include "ms.acceleratorResource" $accType) -}}
+{{- $resourceName := $acc.resourceName | default (include "ms.acceleratorFact" (list $root $accType "resource")) -}}
 {{- $count := int $multi.perPod -}}
 {{- if not (kindIs "invalid" $acc.count) -}}
 {{- $count = int $acc.count -}}
@@ -129,19 +107,14 @@ PodMonitor, pool, NOTES) shares one computation through a cache on the root cont
   {{- $command = append $command (include "ms.tpl" (list . $ctx)) -}}
   {{- end -}}
 {{- else -}}
-  {{- $managed := include "ms.managedFlags" . | fromJson -}}
+  {{- $flags := (include "ms.facts" $root | fromJson).managedFlags -}}
+  {{- $managed := $flags.always -}}
   {{- if $pd }}{{ $_ := set $managed "kv-transfer-config" "routing.kvTransfer" }}{{ end -}}
   {{- if $offload.enabled }}{{ $_ := set $managed "kv-transfer-config" (ternary "routing.kvTransfer and kvOffload" "kvOffload" $pd) }}{{ end -}}
   {{- if $kvEvents.enabled }}{{ $_ := set $managed "kv-events-config" "routing.epp.precisePrefixCache" }}{{ end -}}
-  {{- if $lora.enabled -}}
-  {{- range $flag := list "enable-lora" "lora-modules" "max-loras" "max-lora-rank" }}{{ $_ := set $managed $flag "lora" }}{{ end -}}
-  {{- end -}}
-  {{- if $multi.enabled -}}
-  {{- range $flag := list "distributed-executor-backend" "data-parallel-address" "data-parallel-rpc-port" "data-parallel-start-rank" "headless" }}{{ $_ := set $managed $flag (printf "%s.multiNode" $role) }}{{ end -}}
-  {{- end -}}
-  {{- if $layout.perRank -}}
-  {{- range $flag := list "data-parallel-rank" "data-parallel-start-rank" "data-parallel-external-lb" "data-parallel-hybrid-lb" "data-parallel-backend" "data-parallel-address" "data-parallel-rpc-port" "api-server-count" "headless" }}{{ $_ := set $managed $flag "<role>.parallelism.httpPerRank" }}{{ end -}}
-  {{- end -}}
+  {{- if $lora.enabled }}{{ $managed = mergeOverwrite $managed $flags.lora }}{{ end -}}
+  {{- if $multi.enabled }}{{ $managed = mergeOverwrite $managed $flags.multiNode }}{{ end -}}
+  {{- if $layout.perRank }}{{ $managed = mergeOverwrite $managed $flags.httpPerRank }}{{ end -}}
   {{- $roleArgs := (($values.engine | default dict).args | default dict) -}}
   {{- $failures := list -}}
   {{- range $flag, $instead := $managed -}}

@@ -1,23 +1,23 @@
 """What `mst bench` writes: the native result files of its harness, its summary and plots,
-and the llm-d benchmark reports (v0.2) with the release's stack; reading a saved run back."""
+and the llm-d benchmark reports (v0.2) with the release's stack; reading a saved run back.
+Warnings go to the `tell` callback the command gives (the core prints nothing itself)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
-from ..bench.harnesses import DEFAULT as DEFAULT_HARNESS
-from ..bench.harnesses import Harness, get_harness
-from ..bench.report import markdown, write_report
-from ..bench.results import load_result_file, parse_guidellm
-from ..bench.stack import stack_components
 from ..errors import UserError
 from ..manifests import Manifest
+from .harnesses import DEFAULT as DEFAULT_HARNESS
+from .harnesses import Harness, get_harness
+from .report import markdown, write_report
+from .results import load_result_file, parse_guidellm
+from .stack import stack_components
 
 RESULT_FILE = "result.json"
 # Which harness (and version) wrote the native files of a report folder.
@@ -54,7 +54,7 @@ def report_native(harness: Harness, doc: dict[str, Any], output_dir: Path, title
         return (f"# Benchmark: {title}\n\n{harness.name} {version} results in "
                 f"{output_dir}/; the summary is read from the llm-d benchmark reports "
                 "(--llmd-reports).\n")
-    from ..bench.llmd_points import bench_result
+    from .llmd_points import bench_result
 
     reports = llmd.write_harness(harness, output_dir, files, version)
     result = bench_result(reports, tool=f"{harness.name} {version}", target=target,
@@ -90,10 +90,11 @@ class LlmdReports:
     release: str
     stack: list[dict[str, Any]]
     experiment: str
+    tell: Callable[[str], None]  # prints one warning line (to stderr)
 
     def write(self, native: Path, doc: dict[str, Any]) -> list[Path]:
         """One report per benchmark beside the native file; warnings go to stderr."""
-        from ..bench import llmd_report
+        from . import llmd_report
 
         run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release}")
         paths, warnings = llmd_report.write_guidellm_reports(native, doc, stack=self.stack,
@@ -104,7 +105,7 @@ class LlmdReports:
     def write_harness(self, harness: Harness, folder: Path, files: dict[str, Any],
                       version: str) -> list[dict[str, Any]]:
         """One report per load point of a harness's native files in `folder`; the reports."""
-        from ..bench import llmd_report
+        from . import llmd_report
 
         run = llmd_report.RunInfo(self.experiment, f"mst bench {self.release} "
                                   f"--harness {harness.name}")
@@ -117,20 +118,20 @@ class LlmdReports:
         return reports
 
     def _tell(self, warnings: list[str]) -> None:
-        from ..bench import llmd_report
+        from . import llmd_report
 
         for warning in warnings:
-            click.echo(f"mst: {llmd_report.PACKAGE}: {warning}", err=True)
+            self.tell(f"mst: {llmd_report.PACKAGE}: {warning}")
         if not self.stack:
-            click.echo("mst: note: the llm-d benchmark reports have no scenario.stack: give "
-                       "the release's inputs (-p/-f/--set) to describe it", err=True)
+            self.tell("mst: note: the llm-d benchmark reports have no scenario.stack: give the "
+                      "release's inputs (-p/-f/--set) to describe it")
 
 
-def llmd_reports(release: str, objects: list[Manifest] | None,
+def llmd_reports(release: str, objects: list[Manifest] | None, tell: Callable[[str], None],
                  gateway_class: str = "") -> LlmdReports:
     """The llm-d report settings of a run (its stack from the release's objects)."""
     return LlmdReports(release, stack_components(objects or [], gateway_class),
-                       f"mst-bench-{release}-{time.strftime('%Y%m%d-%H%M%S')}")
+                       f"mst-bench-{release}-{time.strftime('%Y%m%d-%H%M%S')}", tell)
 
 
 def from_saved(harness: Harness, path: Path, folder: Path, title: str,
