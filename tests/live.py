@@ -103,20 +103,26 @@ def served(api_version: str, kind: str) -> bool:
         api_version, kind)
 
 
-def skip_unserved(objects: list[Obj]) -> None:
-    """Skip, saying which, when the cluster serves not every kind among `objects` (KEDA's
-    ScaledObject where ../shared/crds has no keda folder, so its CRD was never applied)."""
-    import pytest
+LEFT_OUT = "live_left_out"  # user property: kinds a test left out, for the live summary
 
+
+def served_objects(objects: list[Obj], node: Any) -> list[Obj]:
+    """The objects whose kind the cluster serves. Those it does not serve (KEDA's
+    ScaledObject where ../shared/crds has no keda folder, so its CRD was never applied) are
+    left out, and the test says so: a `live_left_out` user property of `node` (the pytest
+    item) that the live summary prints with the reason."""
     from modelservice_tool.lifecycle import run_kubectl
     from modelservice_tool.served_apis import ServedApis
 
     apis = ServedApis.from_kubectl(lambda args: run_kubectl(args, timeout=30))
-    missing = sorted({f"{obj['kind']} {obj['apiVersion']}" for obj in objects
-                      if not apis.serves(obj["apiVersion"], obj["kind"])})
-    if missing:
-        pytest.skip(f"the cluster does not serve {', '.join(missing)}: apply its CRD "
-                    "(a ../shared/crds folder .ci/run applies, or `mst crds fetch`)")
+    kept, left_out = [], set()
+    for obj in objects:
+        if apis.serves(obj["apiVersion"], obj["kind"]):
+            kept.append(obj)
+        else:
+            left_out.add(f"{obj['kind']} {obj['apiVersion']}")
+    node.user_properties.extend((LEFT_OUT, kind) for kind in sorted(left_out))
+    return kept
 
 
 def missing_base_kinds() -> list[str]:
@@ -155,6 +161,38 @@ def fresh_namespace(purpose: str) -> Iterator[str]:
         yield name
     finally:
         kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+# What the control plane's controllers put into every new namespace (the service-CA
+# ConfigMap comes from the OpenShift-built kube-controller-manager of ../shared/k8s).
+NAMESPACE_DEFAULTS = frozenset({"configmap/kube-root-ca.crt",
+                                "configmap/openshift-service-ca.crt",
+                                "serviceaccount/default"})
+
+
+def namespace_objects(namespace: str) -> set[str]:
+    """`kind/name` of every object in the namespace, of every namespaced kind the cluster
+    lists now (events left out), asked afresh: other tests add and remove CRDs."""
+    kinds = [name for name in kubectl("api-resources", "--verbs=list", "--namespaced", "-o",
+                                      "name").stdout.split() if not name.startswith("events")]
+    result = kubectl("get", ",".join(kinds), "-n", namespace, "-o", "name", check=False)
+    if result.returncode != 0 and "doesn't have a resource type" in result.stderr:
+        return namespace_objects(namespace)  # a CRD went away between the two calls
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def left_in_namespace(namespace: str, *, keep: frozenset[str] = frozenset(),
+                      timeout: float = 180) -> list[str]:
+    """Poll until the namespace holds nothing but what a new one holds (and `keep`, the
+    test's own objects); what else is still there at the deadline."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (left := namespace_objects(namespace) - NAMESPACE_DEFAULTS - keep) and \
+            time.monotonic() < deadline:
+        time.sleep(1)
+    return sorted(left)
 
 
 # --------------------------------------------------------------------------- node pools
