@@ -154,6 +154,9 @@ def live_summary(terminalreporter: Any) -> None:
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     left_out: Counter[str] = Counter()
+    seconds = sum(getattr(report, "duration", 0.0)  # setup, call and teardown of each
+                  for reports in terminalreporter.stats.values() for report in reports
+                  if "e2e" in getattr(report, "keywords", {}))
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             if "e2e" not in getattr(report, "keywords", {}):
@@ -169,7 +172,8 @@ def live_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.write_line("live-cluster tests (-m e2e): " + ", ".join(
         f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error", "skipped")
-        if counts[outcome] or outcome in ("passed", "skipped")))
+        if counts[outcome] or outcome in ("passed", "skipped")) +
+        f" ({seconds:.0f}s of test time)")
     for reason, count in reasons.most_common():
         terminalreporter.write_line(f"  {count} skipped: {reason}")
     for kind, count in left_out.most_common():

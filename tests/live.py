@@ -328,16 +328,29 @@ def all_presets() -> list[str]:
     return sorted(path.stem for path in PRESETS.glob("*.yaml"))
 
 
+def node_fits_pool(node: Obj, pool: NodePool) -> bool:
+    """The node has the pool's labels, exactly its taints, and its accelerator capacity."""
+    labels = node["metadata"].get("labels") or {}
+    taints = {f"{taint['key']}={taint.get('value', '')}:{taint['effect']}"
+              for taint in node["spec"].get("taints") or []}
+    allocatable = (node.get("status") or {}).get("allocatable") or {}
+    return (all(labels.get(key) == value for key, value in pool.labels)
+            and taints == set(pool.taints)
+            and all(allocatable.get(name) == str(count) for name, count in pool.capacity))
+
+
 def ensure_node_pools() -> list[NodePool]:
-    """Create (idempotently, once per machine at a time) the pool of every preset."""
+    """Create (idempotently, once per machine at a time) the pool of every preset. A node
+    left by an earlier run that no longer fits its pool (the preset changed) is updated:
+    add-node merges the labels and replaces taints and capacity."""
     pools = [node_pool(preset) for preset in all_presets()]
     lock = Path(tempfile.gettempdir()) / "mst-e2e-node-pools.lock"
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        existing = {node["metadata"]["name"] for node in get_json("nodes")["items"]}
+        existing = {node["metadata"]["name"]: node for node in get_json("nodes")["items"]}
         for pool in pools:
             for name in pool.names():
-                if name in existing:
+                if name in existing and node_fits_pool(existing[name], pool):
                     continue
                 result = subprocess.run(
                     [str(SIM_K8S / "add-node"), name, *pool.add_node_args(), "--kubeconfig",

@@ -31,6 +31,7 @@ from live import (
     get_json,
     kubectl,
     left_in_namespace,
+    node_fits_pool,
     node_pool,
     served_objects,
     wait_scheduled,
@@ -317,14 +318,12 @@ def test_pods_that_cannot_fit_are_reported_by_mst_status(
 
 
 def test_every_preset_has_a_node_pool(sim_nodes: dict[str, Any]) -> None:
-    """One pool per preset file, each node Ready with the preset's capacity and taints."""
+    """One pool per preset file, each node Ready with the preset's labels, capacity and
+    taints."""
     assert set(sim_nodes) == {path.stem for path in PRESETS.glob("*.yaml")}
     nodes = {node["metadata"]["name"]: node for node in get_json("nodes")["items"]}
     for pool in sim_nodes.values():
         for name in pool.names():
-            node = nodes[name]
-            taints = {f"{t['key']}={t.get('value', '')}:{t['effect']}"
-                      for t in node["spec"].get("taints", [])}
-            assert taints == set(pool.taints), name
-            for resource_name, count in pool.capacity:
-                assert node["status"]["allocatable"][resource_name] == str(count)
+            assert node_fits_pool(nodes[name], pool), (pool, nodes[name]["metadata"])
+            ready = next(c for c in nodes[name]["status"]["conditions"] if c["type"] == "Ready")
+            assert ready["status"] == "True", name
