@@ -89,9 +89,9 @@ def pods_do_not_run() -> str | None:
     if any((node.get("status") or {}).get("nodeInfo", {}).get("containerRuntimeVersion")
            for node in nodes):
         return None
-    return ("needs a cluster whose nodes run pods (a kubelet and container runtime); "
-            f"this cluster's {len(nodes)} node(s) are simulated, pods are scheduled but never "
-            "start")
+    return ("needs a cluster whose nodes run pods (a kubelet and container runtime); no node "
+            "of this cluster reports a container runtime (simulated nodes: pods are scheduled "
+            "but never start)")
 
 
 def served(api_version: str, kind: str) -> bool:
