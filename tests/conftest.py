@@ -146,10 +146,17 @@ def running_pods(live_cluster: None) -> None:
 
 
 def live_summary(terminalreporter: Any) -> None:
-    """`live-cluster tests (-m e2e): N passed, ...` plus the skip reasons, so a CI log says
-    whether the live part really ran."""
+    """`live-cluster tests (-m e2e): N passed, ...` plus the skip reasons and the kinds tests
+    left out because the cluster does not serve them, so a CI log says what the live part
+    really checked."""
+    import live
+
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
+    seconds = sum(getattr(report, "duration", 0.0)  # setup, call and teardown of each
+                  for reports in terminalreporter.stats.values() for report in reports
+                  if "e2e" in getattr(report, "keywords", {}))
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             if "e2e" not in getattr(report, "keywords", {}):
@@ -159,10 +166,17 @@ def live_summary(terminalreporter: Any) -> None:
             counts[outcome] += 1
             if outcome == "skipped" and isinstance(report.longrepr, tuple):
                 reasons[report.longrepr[2].removeprefix("Skipped: ")] += 1
+            left_out.update(value for name, value in getattr(report, "user_properties", [])
+                            if name == live.LEFT_OUT)
     if not counts:
         return
     terminalreporter.write_line("live-cluster tests (-m e2e): " + ", ".join(
         f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error", "skipped")
-        if counts[outcome] or outcome in ("passed", "skipped")))
+        if counts[outcome] or outcome in ("passed", "skipped")) +
+        f" ({seconds:.0f}s of test time)")
     for reason, count in reasons.most_common():
         terminalreporter.write_line(f"  {count} skipped: {reason}")
+    for kind, count in left_out.most_common():
+        terminalreporter.write_line(
+            f"  {count} left out {kind}, which the cluster does not serve (no CRD applied; "
+            "the sample's other objects were still checked)")

@@ -201,53 +201,6 @@ def assert_valid_stack(objects: list[Obj], versions: tuple[str, ...] = ("1.33", 
     assert run_checks(objects) == []
 
 
-# Everything a release can leave in its namespace (custom kinds whose CRD is absent are
-# skipped), for the live-cluster tests' "nothing left behind" checks.
-RELEASE_KINDS = (
-    "deployments.apps", "replicasets.apps", "pods", "services", "serviceaccounts",
-    "configmaps", "secrets", "roles.rbac.authorization.k8s.io",
-    "rolebindings.rbac.authorization.k8s.io", "endpointslices.discovery.k8s.io",
-    "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
-    "inferencepools.inference.networking.k8s.io", "inferenceobjectives.llm-d.ai",
-    "leaderworkersets.leaderworkerset.x-k8s.io", "podmonitors.monitoring.coreos.com",
-    "httproutes.gateway.networking.k8s.io",
-)
-
-
-@cache
-def served_release_kinds() -> tuple[str, ...]:
-    """The RELEASE_KINDS the cluster serves (custom kinds whose CRD is absent are left out)."""
-    from modelservice_tool import lifecycle
-
-    result = subprocess.run([lifecycle.find_kubectl(), "api-resources", "-o", "name"],
-                            capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0, result.stderr
-    served = set(result.stdout.split())
-    return tuple(kind for kind in RELEASE_KINDS if kind in served)
-
-
-def release_objects(release: str, namespace: str) -> list[str]:
-    """`kind/name` of everything in `namespace` still labelled with the release."""
-    from modelservice_tool import lifecycle
-
-    result = subprocess.run(
-        [lifecycle.find_kubectl(), "get", ",".join(served_release_kinds()), "-n", namespace,
-         "-o", "name", f"--selector=app.kubernetes.io/instance={release}"],
-        capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
-
-
-def wait_until_gone(release: str, namespace: str, timeout: float = 180) -> list[str]:
-    """Poll until the release left nothing behind; what is still there at the deadline."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while (left := release_objects(release, namespace)) and time.monotonic() < deadline:
-        time.sleep(1)
-    return left
-
-
 SHARED_TOOLS_UNPACK = REPO.parent / "shared" / "tools" / "unpack"
 
 

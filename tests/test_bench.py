@@ -285,13 +285,14 @@ def test_endpoint_describe() -> None:
 
 
 @pytest.mark.e2e
-def test_bench_against_a_live_cpu_sim_release(tmp_path: Path, running_pods: None) -> None:
+def test_bench_against_a_live_cpu_sim_release(tmp_path: Path, running_pods: None,
+                                              live_namespace: str) -> None:
     """Install the CPU simulator sample, bench it with the smoke profile, uninstall.
     Needs nodes that run pods (the simulator must serve); tests/test_bench_sweep_e2e.py
     checks the bench Job on any cluster."""
     from modelservice_tool import helm
 
-    release, namespace = "mst-bench-e2e", "default"
+    release, namespace = "mst-bench-e2e", live_namespace
     files = ["-f", str(PRESETS / "cpu-sim.yaml"), "-f", str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml")]
     helm.run_helm(["upgrade", "--install", release, str(chart_dir()), "-n", namespace,
                    "--wait", "--timeout", "300s", *files])

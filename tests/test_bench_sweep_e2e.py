@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from live import get_json, kubectl, wait_scheduled
+from live import get_json, kubectl, left_in_namespace, wait_scheduled
 
 from modelservice_tool.bench.job import DEFAULT_IMAGE
 from modelservice_tool.bench.kube import Kubectl
@@ -29,6 +29,7 @@ from modelservice_tool.errors import UserError
 from modelservice_tool.layers_io import Inputs
 from modelservice_tool.paths import chart_dir
 from modelservice_tool.release import Release
+from modelservice_tool.sweep.results import ResultsFile
 from support import CHART, EXAMPLES, PRESETS, default_helm
 
 pytestmark = pytest.mark.e2e
@@ -95,3 +96,30 @@ def test_sweep_refuses_a_release_it_did_not_install(live_namespace: str, tmp_pat
     history = subprocess.run([str(default_helm()), "history", RELEASE, "-n", live_namespace],
                              capture_output=True, text=True, check=False)
     assert history.stdout.count("\n") == 2  # header + revision 1: untouched
+
+
+def test_sweep_installs_each_variant_says_where_its_pods_are_and_cleans_up(
+    live_namespace: str, sim_nodes: dict[str, object], tmp_path: Path,
+) -> None:
+    """Two variants on the cpu-sim node pool. Each is installed and its pods scheduled, as
+    the progress says per role; here they never become ready (no kubelet), so after
+    --ready-timeout the variant is recorded as failed with that state, and uninstalled:
+    nothing is left in the namespace."""
+    results = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(sweep_command, [
+        "-p", "cpu-sim", "-f", str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml"), "--release",
+        "qwen-sweep", "-n", live_namespace, "-P", "decode.replicas=1,2", "--objective",
+        "max:output_tps", "--profile", "smoke", "--ready-timeout", "8", "--no-llmd-reports",
+        "--results", str(results), "-o", str(tmp_path / "report")])
+    assert "Traceback" not in result.output, result.output
+    records = ResultsFile(results).load()
+    assert [record["status"] for record in records] == ["failed", "failed"], records
+    for record, replicas in zip(records, (1, 2), strict=True):
+        pods = (f"[replicas={replicas}] decode {replicas} pods: {replicas} scheduled, 0 ready; "
+                "epp 1 pods: 1 scheduled, 0 ready")
+        assert pods in result.stderr, result.stderr
+        error = (f"timed out after 8s waiting for release qwen-sweep: decode 0/{replicas} "
+                 "ready, epp 0/1 ready")
+        assert record["error"] == error
+        assert f"[replicas={replicas}] failed: {error}" in result.stderr
+    assert left_in_namespace(live_namespace) == []

@@ -164,3 +164,27 @@ def test_doctor_reports_the_dra_drivers_and_the_external_metrics_api(
     result = CliRunner().invoke(mst, ["doctor"])
     assert "[ok  ] DRA" in result.stdout and "gpu.nvidia.com" in result.stdout, result.stdout
     assert "[warn] External metrics" in result.stdout
+
+
+@pytest.mark.e2e
+def test_doctor_names_each_crd_a_releases_values_need_present_or_missing(
+        live_cluster: None) -> None:
+    """`mst doctor` with the KEDA sample's values: the CRDs .ci/run applies are reported
+    present; KEDA's ScaledObject is a failure with the pinned install command while its CRD
+    is missing (../shared/crds has no keda folder), present once it is applied."""
+    keda = next(s for s in samples() if s["name"] == "qwen3-0.6b-cpu-sim-keda")
+    preset, model = sample_files(keda)
+    result = CliRunner().invoke(mst, ["doctor", "-p", str(preset), "-f", str(model)])
+    lines = result.stdout.splitlines()
+    for kind, crd in (("InferencePool", "inferencepools.inference.networking.k8s.io"),
+                      ("PodMonitor", "podmonitors.monitoring.coreos.com")):
+        assert any(line.startswith(f"[ok  ] CRD {kind}") and crd in line for line in lines), \
+            result.stdout
+    if live.served("keda.sh/v1alpha1", "ScaledObject"):
+        assert any(line.startswith("[ok  ] CRD ScaledObject") for line in lines), result.stdout
+        return
+    assert result.exit_code == 1, result.stdout
+    assert any(line.startswith("[FAIL] CRD ScaledObject") and
+               "the cluster does not serve ScaledObject keda.sh/v1alpha1" in line
+               for line in lines), result.stdout
+    assert "releases/download/v2.20.2/keda-2.20.2.yaml" in result.stdout

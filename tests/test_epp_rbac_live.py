@@ -3,7 +3,7 @@
 are asked exactly as the components ask them (SubjectAccessReview; TokenReview of the token
 Kubernetes puts in the rendered Secret, as controller-runtime's
 WithAuthenticationAndAuthorization does for /metrics in llm-d-router v0.10.0
-cmd/epp/runner/runner.go). Skips without a cluster (KUBECONFIG)."""
+cmd/epp/runner/runner.go). Marker `e2e`: skips without a cluster (KUBECONFIG)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import base64
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import live
 import pytest
 import yaml
 
-from support import cluster_problem, render_values, sample_files, samples
+from support import render_values, sample_files, samples
 
-pytestmark = pytest.mark.skipif(cluster_problem() is not None, reason=cluster_problem() or "")
+pytestmark = pytest.mark.e2e
 
 Obj = dict[str, Any]
 RBAC_KINDS = ("ServiceAccount", "Secret", "Role", "RoleBinding", "ClusterRole",
@@ -29,10 +29,8 @@ RBAC_KINDS = ("ServiceAccount", "Secret", "Role", "RoleBinding", "ClusterRole",
 
 
 def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    from modelservice_tool import lifecycle
-
-    return subprocess.run([lifecycle.find_kubectl(), *args], input=stdin, capture_output=True,
-                          text=True, check=False, timeout=120)
+    """`live.kubectl` that leaves the return code to the caller."""
+    return live.kubectl(*args, stdin=stdin, check=False)
 
 
 def create(obj: Obj) -> Obj:
@@ -43,25 +41,29 @@ def create(obj: Obj) -> Obj:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Obj]]]:
-    """The RBAC objects of the P/D sample with metrics auth and PodMonitors, applied."""
-    namespace = f"fixes-rbac-{uuid.uuid4().hex[:6]}"
+def release(live_cluster: None,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Obj]]]:
+    """The RBAC objects of the P/D sample with metrics auth and PodMonitors, applied in a
+    fresh namespace (its cluster-scoped ones named after it)."""
+    with live.fresh_namespace("epp-rbac") as namespace:
+        yield from applied_rbac(namespace, tmp_path_factory.mktemp("rbac"))
+
+
+def applied_rbac(namespace: str, tmp: Path) -> Iterator[tuple[str, list[Obj]]]:
+    """Render, rename into `namespace`, apply; delete the cluster-scoped ones afterwards."""
     sample = next(s for s in samples() if s["name"] == "gpt-oss-120b-pd")
-    tmp: Path = tmp_path_factory.mktemp("rbac")
     objects = [o for o in render_values(
         tmp, {"routing": {"epp": {"metricsAuth": {"enabled": True}}},
               "monitoring": {"podMonitor": {"enabled": True}}}, *sample_files(sample))
         if o["kind"] in RBAC_KINDS]
     text = yaml.safe_dump_all(objects).replace("namespace: ns", f"namespace: {namespace}")
     text = text.replace("name: ns-", f"name: {namespace}-")  # cluster-scoped names
-    assert kubectl("create", "namespace", namespace).returncode == 0
     applied = kubectl("apply", "--server-side", "-f", "-", stdin=text)
     try:
         assert applied.returncode == 0, applied.stderr
         yield namespace, list(yaml.safe_load_all(text))
     finally:
         kubectl("delete", "-f", "-", "--ignore-not-found", "--wait=false", stdin=text)
-        kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 def allowed(user: str, namespace: str, attributes: Obj) -> bool:

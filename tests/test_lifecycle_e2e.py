@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from live import get_json, kubectl, wait_scheduled
+from live import get_json, kubectl, left_in_namespace, wait_scheduled
 
 from modelservice_tool import lifecycle
 from modelservice_tool.commands import main as mst
 from modelservice_tool.errors import UserError
 from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import Target
-from support import CHART, EXAMPLES, PRESETS, helm_binaries, wait_until_gone
+from support import CHART, EXAMPLES, PRESETS, helm_binaries
 
 Obj = dict[str, Any]
 pytestmark = pytest.mark.e2e
@@ -154,7 +154,7 @@ def test_mst_lifecycle(helm: str, live_namespace: str, sim_nodes: Obj) -> None:
     wait_rolled(live_namespace, {"NVIDIA-L4"})
 
     lifecycle.uninstall(target)
-    assert wait_until_gone(RELEASE, live_namespace) == []
+    assert left_in_namespace(live_namespace) == []
     with pytest.raises(UserError, match="not found"):
         lifecycle.status(target)
     with pytest.raises(UserError, match="not found"):
@@ -221,7 +221,7 @@ def test_plain_helm_lifecycle_and_mst_diff(helm: str, live_namespace: str,
     assert after.exit_code == 0, after.output  # the rolled-back release is the L4 rendering
 
     run_helm(helm, "uninstall", RELEASE, *namespace)
-    assert wait_until_gone(RELEASE, live_namespace) == []
+    assert left_in_namespace(live_namespace) == []
 
 
 # --------------------------------------------------------------------------- atomic
@@ -257,4 +257,4 @@ def test_a_failed_upgrade_is_rolled_back(client: str, helm: str, live_namespace:
     assert kubectl("get", "configmap", "broken", "-n", live_namespace, check=False
                    ).returncode != 0
     lifecycle.uninstall(target)
-    assert wait_until_gone(target.release, live_namespace) == []
+    assert left_in_namespace(live_namespace) == []

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from modelservice_tool import lifecycle
-from support import CHART, EXAMPLES, PRESETS, cluster_problem, default_helm
+from support import CHART, EXAMPLES, PRESETS, default_helm
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(cluster_problem() is not None, reason=cluster_problem() or ""),
-]
+pytestmark = pytest.mark.e2e
 NAME = "llm-d-benchmark-standup-parameters"
 
 
@@ -26,22 +21,8 @@ def run(*command: str) -> str:
                           timeout=300).stdout
 
 
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"bench-llmd-{uuid.uuid4().hex[:8]}"
-    kubectl = lifecycle.find_kubectl()
-    run(kubectl, "create", "namespace", name)
-    yield name
-    subprocess.run([kubectl, "delete", "namespace", name, "--wait=false",
-                    "--ignore-not-found"], capture_output=True, check=False, timeout=120)
-
-
-def test_configmap_lives_and_dies_with_the_release(namespace: str) -> None:
-    kubectl, helm = lifecycle.find_kubectl(), str(default_helm())
-    served = run(kubectl, "api-resources", "--no-headers")
-    if "InferencePool" not in served:
-        pytest.skip("the cluster does not serve InferencePool: apply ../shared/crds "
-                    "(docs/e2e.md)")
+def test_configmap_lives_and_dies_with_the_release(live_namespace: str) -> None:
+    kubectl, helm, namespace = lifecycle.find_kubectl(), str(default_helm()), live_namespace
     run(helm, "install", "qwen", str(CHART), "-n", namespace,
         "-f", str(PRESETS / "cpu-sim.yaml"), "-f", str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml"),
         "--set", "llmdBenchmark.standupParameters.enabled=true")

@@ -353,13 +353,15 @@ def test_sweep_errors_are_clean(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_sweep_on_a_live_cluster(tmp_path: Path, running_pods: None) -> None:
+def test_sweep_on_a_live_cluster(tmp_path: Path, running_pods: None,
+                                 live_namespace: str) -> None:
     """Two CPU-simulator variants: install, bench (smoke profile), record, uninstall.
     Needs nodes that run pods (each variant must become ready and serve)."""
     result = CliRunner().invoke(sweep_command, [
         "-p", "cpu-sim", "-f", str(EXAMPLES / "qwen3-0.6b-cpu-sim.yaml"), "--release",
-        "mst-sweep-e2e", "-P", f"{REPLICAS}=1,2", "--objective", "max:output_tps",
-        "--profile", "smoke", "--results", str(tmp_path / "r.jsonl"), "-o", str(tmp_path)])
+        "mst-sweep-e2e", "-n", live_namespace, "-P", f"{REPLICAS}=1,2", "--objective",
+        "max:output_tps", "--profile", "smoke", "--results", str(tmp_path / "r.jsonl"), "-o",
+        str(tmp_path)])
     assert result.exit_code == 0, result.output
     records = ResultsFile(tmp_path / "r.jsonl").load()
     assert [r["status"] for r in records] == ["ok", "ok"]

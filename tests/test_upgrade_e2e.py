@@ -1,7 +1,7 @@
 """Live: `mst diff` / `mst upgrade` against real releases, and what helm and the API server
 really do with the breaking changes the upgrade-impact engine reports (pytest marker `e2e`).
 
-Each test installs a sample in its own namespace (`<branch>-<test>-...`), without waiting for pods
+Each test installs a sample in its own fresh namespace, without waiting for pods
 (the project's control plane has no kubelet; nothing here needs a pod to run), then:
 
 - selector change (nameOverride feeds the selector labels), with helm 4 and helm 3: `mst
@@ -33,14 +33,11 @@ from modelservice_tool import lifecycle
 from modelservice_tool.errors import UserError
 from modelservice_tool.layering import merge_maps
 from modelservice_tool.lifecycle import BreakingUpgrade, Target
-from support import REPO, cluster_problem, default_helm, helm_binaries, sample_files, samples
+from support import REPO, default_helm, helm_binaries, sample_files, samples
 
 Obj = dict[str, Any]
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(cluster_problem() is not None, reason=cluster_problem() or ""),
-]
+pytestmark = pytest.mark.e2e
 
 
 def kubectl(*args: str, check: bool = True) -> str:
@@ -105,7 +102,7 @@ def require_kinds(kinds: set[str]) -> None:
 
 @pytest.fixture
 def namespace(live_namespace: str) -> str:
-    """The test's own namespace: the shared fixture's `<branch>-<test>-<random>`."""
+    """The test's own fresh namespace (`live_namespace`, tests/conftest.py)."""
     return live_namespace
 
 

@@ -1,7 +1,9 @@
 """Evaluate a variant on a real cluster: install it, wait until it serves, bench it, uninstall.
 
 helm and kubectl run as subprocesses with the same files and `--set` items `mst template`
-renders, so what is deployed is exactly the variant that was planned and validated.
+renders, so what is deployed is exactly the variant that was planned and validated. The wait
+for readiness is `mst status --wait`'s: progress names per role how many pods are scheduled,
+ready, or pending with the scheduler's reason, and so does the error at the deadline.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import helm
+from .. import helm, lifecycle
 from ..bench.kube import Kubectl
 from ..bench.plan import LoadSettings, plan_bench, resolve
 from ..bench.results import parse_guidellm
@@ -58,18 +60,26 @@ class ClusterEvaluator:
 
     def _install(self, rendered: RenderedVariant) -> None:
         release = variant_release(self.base, rendered.variant)
-        args = ["upgrade", "--install", release.name, str(release.chart), "--wait",
-                "--timeout", f"{self.ready_timeout}s",
+        args = ["upgrade", "--install", release.name, str(release.chart),
                 "--description", f"{DESCRIPTION} {rendered.variant.id}"]
         for path in release.inputs.files():
             args += ["-f", str(path)]
         for item in release.inputs.set_values:
             args += ["--set", item]
         self._helm(*args)
-        selector = f"app.kubernetes.io/instance={release.name},llm-d.ai/inferenceServing=true"
-        Kubectl(self.base.namespace, self.context).run(
-            ["wait", "pods", "--for=condition=Ready", f"--selector={selector}",
-             f"--timeout={self.ready_timeout}s"], timeout=self.ready_timeout + 60)
+        self._wait_ready(rendered)
+
+    def _wait_ready(self, rendered: RenderedVariant) -> None:
+        """Until every role is ready; progress when the pods' state changes, a UserError
+        naming it (and the scheduler's reason for pending pods) after `ready_timeout`."""
+        target = lifecycle.Target(self.base.name, self.base.namespace, context=self.context)
+        last = ""
+        for state in lifecycle.watch(target, timeout=self.ready_timeout,
+                                     interval=min(5, self.ready_timeout)):
+            line = "; ".join(role.summary() for role in state.pods) or state.summary()
+            if line != last:
+                self.progress(f"[{rendered.variant.label()}] {line}")
+                last = line
 
     def _uninstall(self) -> None:
         try:

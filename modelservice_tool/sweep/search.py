@@ -136,7 +136,8 @@ def run_sweep(config: SweepConfig, planner: Planner, evaluate: Evaluator,
             results.append(record)
             progress(f"[{variant.label()}] {record['status']}" + (
                 f", {config.objective.metric} = {record['objective']['value']}"
-                if record["status"] == "ok" else ""))
+                if record["status"] == "ok" else f": {record['error']}"
+                if record["status"] == "failed" else ""))
         seen[variant.id] = outcome(record, config.gpu_budget)
         proposer.tell(point, seen[variant.id])
         records.append(record)
