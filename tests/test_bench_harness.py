@@ -31,6 +31,7 @@ from modelservice_tool.bench.plan import LoadSettings, plan_bench
 from modelservice_tool.bench.profiles import get_profile
 from modelservice_tool.bench.results import extract_from_logs
 from modelservice_tool.bench.stack import stack_components
+from modelservice_tool.commands import main
 from modelservice_tool.commands.bench import bench_command
 from modelservice_tool.errors import UserError
 from modelservice_tool.layers_io import Inputs
@@ -278,6 +279,64 @@ def test_reports_from_real_native_output_validate_upstream(harness: str,
         assert report["run"]["description"] == f"mst bench gpt-oss --harness {harness}"
     assert "| concurrent@1 |" in stdout and "| concurrent@4 |" in stdout
     assert (tmp_path / "summary.md").is_file() and (tmp_path / "throughput.png").is_file()
+
+
+@pytest.mark.parametrize("harness", OTHERS)
+def test_sweep_scores_each_variant_from_its_harness_reports(harness: str,
+                                                            tmp_path: Path) -> None:
+    """`mst sweep --harness NAME`: what a variant's bench Job printed (real native output of
+    the harness) lands in the variant's own folder with llm-d reports carrying the variant's
+    stack, and the sweep scores the variant from those reports."""
+    package = pytest.importorskip("llmd_benchmark_report")
+    from modelservice_tool.bench.output import read_native
+    from modelservice_tool.sweep.cluster import ClusterEvaluator
+    from modelservice_tool.sweep.objective import Objective
+    from modelservice_tool.sweep.results import ResultsFile
+    from modelservice_tool.sweep.search import SweepConfig, run_sweep
+    from modelservice_tool.sweep.space import SearchSpace
+    from modelservice_tool.sweep.variants import Planner
+
+    base = Release(Inputs(("pd-a100",), (EXAMPLES / "gpt-oss-120b-pd.yaml",), ()), "gpt-oss",
+                   "default", chart_dir())
+    lines: list[str] = []
+    evaluator = ClusterEvaluator(base, LoadSettings(PROFILE, harness=get_harness(harness)),
+                                 tmp_path, lines.append, llmd_experiment="mst-sweep-test")
+    _, doc = read_native(fixture(harness))
+    space = SearchSpace.parse(["prefill.replicas=2,3"])
+    config = SweepConfig(space, Objective.parse("max:output_tps_per_gpu", ()))
+    records = run_sweep(config, Planner(base), lambda rendered: evaluator.record(
+        rendered, doc, target="http://gateway", model="openai/gpt-oss-120b"),
+        ResultsFile(tmp_path / "results.jsonl"))
+    assert [r["status"] for r in records] == ["ok", "ok"], records
+    eids = set()
+    for record, replicas in zip(records, (2, 3), strict=True):
+        folder = tmp_path / record["variant_id"]
+        assert record["result_file"] == str(folder)
+        assert record["tool"] == f"{harness} {get_harness(harness).version}"
+        assert len(record["load_points"]) == 2 and record["objective"]["value"] > 0
+        reports = sorted(folder.glob("benchmark_report_v0.2,_*.yaml"))
+        assert len(reports) == 2
+        for path in reports:
+            report = package.import_benchmark_report(str(path)).dump()
+            prefill = next(c for c in report["scenario"]["stack"]
+                           if c["standardized"].get("role") == "prefill")
+            assert prefill["standardized"]["replicas"] == replicas
+            assert report["scenario"]["load"]["standardized"]["tool"] == harness
+            eids.add(report["run"]["eid"])
+    assert len(eids) == 1  # one experiment over the sweep
+    assert any(f"{harness} files and llm-d benchmark reports in" in line for line in lines)
+
+
+def test_sweep_refuses_a_harness_option_it_cannot_honour_and_reports_off() -> None:
+    sweep = ["sweep", "--release", "qwen-sim", *SIM, "-P", "decode.replicas=1,2"]
+    for args, message in (
+            (("--harness", "vllm-benchmark"), "vllm bench serve has no rate sweep: give --rate"),
+            (("--harness", "inference-perf", "--concurrency", "2", "--no-llmd-reports"),
+             "--harness inference-perf: mst reads its results through the llm-d benchmark "
+             "reports it writes: drop --no-llmd-reports")):
+        result = CliRunner().invoke(main, [*sweep, *args])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "Traceback" not in result.output
 
 
 def test_vllm_report_describes_the_random_dataset(tmp_path: Path) -> None:

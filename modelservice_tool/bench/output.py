@@ -16,7 +16,7 @@ from ..manifests import Manifest
 from .harnesses import DEFAULT as DEFAULT_HARNESS
 from .harnesses import Harness, get_harness
 from .report import markdown, write_report
-from .results import load_result_file, parse_guidellm
+from .results import BenchResult, load_result_file, parse_guidellm
 from .stack import stack_components
 
 RESULT_FILE = "result.json"
@@ -38,10 +38,9 @@ def report(result_doc: dict[str, Any], output_dir: Path, title: str, *,
     return markdown(result, title, files.plots)
 
 
-def report_native(harness: Harness, doc: dict[str, Any], output_dir: Path, title: str, *,
-                  llmd: LlmdReports | None, target: str = "?", model: str = "?") -> str:
-    """Write a harness's collected native files (`doc["files"]`) into `output_dir`, with
-    the llm-d benchmark reports and, from them, the summary; the summary markdown."""
+def write_native(harness: Harness, doc: dict[str, Any], output_dir: Path) -> str:
+    """Write a harness's collected native files (`doc["files"]`) and the file naming the
+    harness into `output_dir`; the harness version that wrote them."""
     output_dir.mkdir(parents=True, exist_ok=True)
     files, version = doc.get("files") or {}, str(doc.get("version") or harness.version)
     for name, content in files.items():
@@ -50,15 +49,32 @@ def report_native(harness: Harness, doc: dict[str, Any], output_dir: Path, title
         path.write_text(content if isinstance(content, str) else json.dumps(content) + "\n")
     (output_dir / HARNESS_FILE).write_text(json.dumps({"harness": harness.name,
                                                        "version": version}) + "\n")
+    return version
+
+
+def native_result(harness: Harness, doc: dict[str, Any], output_dir: Path,
+                  llmd: LlmdReports, *, target: str = "?", model: str = "?") -> BenchResult:
+    """Write a harness's native files and their llm-d benchmark reports into `output_dir`;
+    the load points read from those reports (a harness other than guidellm is summarised
+    through its reports, converted by the llm-d package's own converters)."""
+    from .llmd_points import bench_result
+
+    version = write_native(harness, doc, output_dir)
+    reports = llmd.write_harness(harness, output_dir, doc.get("files") or {}, version)
+    return bench_result(reports, tool=f"{harness.name} {version}", target=target,
+                        model=model)
+
+
+def report_native(harness: Harness, doc: dict[str, Any], output_dir: Path, title: str, *,
+                  llmd: LlmdReports | None, target: str = "?", model: str = "?") -> str:
+    """Write a harness's collected native files (`doc["files"]`) into `output_dir`, with
+    the llm-d benchmark reports and, from them, the summary; the summary markdown."""
     if llmd is None:
+        version = write_native(harness, doc, output_dir)
         return (f"# Benchmark: {title}\n\n{harness.name} {version} results in "
                 f"{output_dir}/; the summary is read from the llm-d benchmark reports "
                 "(--llmd-reports).\n")
-    from .llmd_points import bench_result
-
-    reports = llmd.write_harness(harness, output_dir, files, version)
-    result = bench_result(reports, tool=f"{harness.name} {version}", target=target,
-                          model=model)
+    result = native_result(harness, doc, output_dir, llmd, target=target, model=model)
     files_written = write_report(result, output_dir, title)
     return markdown(result, title, files_written.plots)
 

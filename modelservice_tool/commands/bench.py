@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -58,20 +57,24 @@ def load_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Image of the Job (pin a tag); default: the harness's pinned image "
                           f"({DEFAULT_IMAGE} for guidellm)."),
         click.option("--tokenizer", help="Tokenizer (HF id or path); default: the served model."),
+        click.option("--harness", "harness_name", default=DEFAULT_HARNESS, show_default=True,
+                     metavar="NAME", help=f"Load generator: {', '.join(HARNESSES)}."),
     ]
 
     @wraps(func)
     def wrapper(profile_name: str, prompt_tokens: int | None, output_tokens: int | None,
                 rates: tuple[float, ...], concurrency: tuple[int, ...], sweep_points: int | None,
                 seconds: int | None, max_requests: int | None, image: str | None,
-                tokenizer: str | None, **kwargs: Any) -> Any:
+                tokenizer: str | None, harness_name: str, **kwargs: Any) -> Any:
         overrides = {"prompt_tokens": prompt_tokens, "output_tokens": output_tokens,
                      "rates": rates, "concurrency": concurrency, "sweep_points": sweep_points,
                      "seconds": seconds, "max_requests": max_requests}
         profile = get_profile(profile_name, **overrides)
         given = frozenset(key for key, value in overrides.items() if value not in (None, ()))
-        return func(load=LoadSettings(profile, image, tokenizer, given=given), **kwargs)
+        return func(load=LoadSettings(profile, image, tokenizer, get_harness(harness_name),
+                                      given), **kwargs)
 
+    wrapper = handle_errors(wrapper)  # an unknown harness or a clashing profile option
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
@@ -115,8 +118,6 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
 @click.option("--namespace", "-n", default="default", show_default=True,
               help="Namespace of the release and of the bench Job.")
 @load_options
-@click.option("--harness", "harness_name", default=DEFAULT_HARNESS, show_default=True,
-              metavar="NAME", help=f"Load generator: {', '.join(HARNESSES)}.")
 @click.option("--target", metavar="URL", help="Load this base URL instead of discovering it.")
 @click.option("--model", help="Served model name (default: the release's).")
 @click.option("--dry-run", is_flag=True, help="Print and validate the Job; touch no cluster.")
@@ -133,7 +134,7 @@ def gateway_class(plan: BenchPlan, context: str | None) -> str:
 @handle_errors
 def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Path, ...],
                   set_values: tuple[str, ...], namespace: str, load: LoadSettings,
-                  harness_name: str, target: str | None, model: str | None, dry_run: bool,
+                  target: str | None, model: str | None, dry_run: bool,
                   from_json: Path | None, output_dir: Path | None, kubeconfig: Path | None,
                   context: str | None, keep_job: bool, llmd_reports_: bool) -> None:
     """Benchmark RELEASE with a load generator in a Kubernetes Job, then write a report.
@@ -155,7 +156,7 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
       mst bench qwen-sim --from-json result.json -o report/
     """
     export_kubeconfig(kubeconfig)
-    harness = get_harness(harness_name)
+    harness = load.harness
     folder = output_dir or Path(f"bench-{release_name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if llmd_reports_ and not dry_run:
         from ..bench.llmd_report import require
@@ -171,7 +172,6 @@ def bench_command(release_name: str, presets_: tuple[str, ...], values: tuple[Pa
         click.echo(f"wrote {folder}/", err=True)
         return
     harness.check(load.profile, load.given)
-    load = replace(load, harness=harness)
     if dry_run and not (rendered or (target and model)):
         raise UserError("--dry-run touches no cluster: give the release's inputs "
                         "(-p/-f/--set) or --target and --model")

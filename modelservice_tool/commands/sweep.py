@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..bench.harnesses import DEFAULT as DEFAULT_HARNESS
 from ..bench.kube import cluster_unreachable_reason
 from ..bench.plan import LoadSettings
 from ..errors import UserError, ValidationFailed
@@ -85,8 +86,9 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
     Each variant is the base release (presets, values, --set) plus one value per --param,
     layered, schema-checked, rendered and cross-checked exactly like `mst template` /
     `mst validate`. Invalid and over-budget variants are reported and never deployed.
-    With a cluster, each remaining variant is installed, benchmarked with guidellm
-    (see `mst bench`), recorded in --results and uninstalled; a rerun resumes.
+    With a cluster, each remaining variant is installed, benchmarked with the --harness
+    load generator (guidellm by default; see `mst bench`), recorded in --results and
+    uninstalled; a rerun resumes.
     --from-reports scores llm-d benchmark reports instead (llm-d-benchmark's or mst's).
 
     \b
@@ -130,6 +132,7 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
                     if (problem := unknown_key(release.chart / "values.schema.json", d.key))]
         if problems:
             raise UserError("\n".join(problems))
+    load.harness.check(load.profile, load.given)
     config = SweepConfig(space=space,
                          objective=Objective.parse(objective, constraints), strategy=strategy,
                          trials=trials, seed=seed, gpu_budget=gpu_budget,
@@ -150,6 +153,9 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         from ..bench.llmd_report import require
 
         require()
+    elif load.harness.name != DEFAULT_HARNESS:
+        raise UserError(f"--harness {load.harness.name}: mst reads its results through the "
+                        "llm-d benchmark reports it writes: drop --no-llmd-reports")
     reason = cluster_unreachable_reason(context)
     if reason:
         raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import helm, lifecycle
+from ..bench.harnesses import DEFAULT as DEFAULT_HARNESS
 from ..bench.kube import Kubectl
 from ..bench.plan import LoadSettings, plan_bench, resolve
 from ..bench.results import parse_guidellm
@@ -21,6 +23,9 @@ from ..errors import UserError
 from ..release import Release
 from .search import Evaluation
 from .variants import RenderedVariant, variant_release
+
+if TYPE_CHECKING:
+    from ..bench.output import LlmdReports
 
 DESCRIPTION = "mst sweep variant"
 
@@ -98,11 +103,30 @@ class ClusterEvaluator:
             plan = resolve(plan_bench(list(rendered.objects), release=self.base.name,
                                       namespace=self.base.namespace, load=self.load),
                            self.context)
-            self.progress(f"[{variant.label()}] ready; benchmarking {plan.target}")
+            self.progress(f"[{variant.label()}] ready; benchmarking {plan.target} with "
+                          f"{self.load.harness.name}")
             doc = run_job(Kubectl(self.base.namespace, self.context), plan.job,
                           points=plan.points, progress=self.progress)
         finally:
             self._uninstall()
+        return self.record(rendered, doc, target=plan.target, model=plan.model)
+
+    def record(self, rendered: RenderedVariant, doc: dict, *, target: str = "?",
+               model: str = "?") -> Evaluation:
+        """Keep what the bench Job printed for one variant and read its result: guidellm's
+        JSON in `<output>/<variant id>.json`; another harness's native files and their llm-d
+        reports (which its result is read from) in `<output>/<variant id>/`."""
+        variant = rendered.variant
+        harness = self.load.harness
+        if harness.name != DEFAULT_HARNESS:
+            from ..bench.output import native_result
+
+            folder = self.output_dir / variant.id
+            result = native_result(harness, doc, folder, self._reports(rendered),
+                                   target=target, model=model)
+            self.progress(f"[{variant.label()}] {harness.name} files and llm-d benchmark "
+                          f"reports in {folder}/")
+            return Evaluation(result, str(folder))
         self.output_dir.mkdir(parents=True, exist_ok=True)
         artifact = self.output_dir / f"{variant.id}.json"
         artifact.write_text(json.dumps(doc) + "\n")
@@ -110,6 +134,20 @@ class ClusterEvaluator:
         if self.llmd_experiment:
             self._llmd_reports(rendered, artifact, doc)
         return Evaluation(result, str(artifact))
+
+    def _reports(self, rendered: RenderedVariant) -> LlmdReports:
+        """How the variant's llm-d benchmark reports describe it: its stack as rendered,
+        one experiment id over the whole sweep."""
+        from ..bench.output import LlmdReports
+        from ..bench.stack import stack_components
+
+        if not self.llmd_experiment:
+            raise UserError(f"--harness {self.load.harness.name}: its results are read "
+                            "through llm-d benchmark reports: drop --no-llmd-reports")
+        label = rendered.variant.label()
+        return LlmdReports(self.base.name, stack_components(rendered.objects),
+                           self.llmd_experiment,
+                           lambda line: self.progress(f"[{label}] {line}"))
 
     def _llmd_reports(self, rendered: RenderedVariant, artifact: Path, doc: dict) -> None:
         """One llm-d benchmark report per load point in `<output>/<variant id>/`, the stack
