@@ -333,7 +333,11 @@ def test_sweep_refuses_a_harness_option_it_cannot_honour_and_reports_off() -> No
             (("--harness", "vllm-benchmark"), "vllm bench serve has no rate sweep: give --rate"),
             (("--harness", "inference-perf", "--concurrency", "2", "--no-llmd-reports"),
              "--harness inference-perf: mst reads its results through the llm-d benchmark "
-             "reports it writes: drop --no-llmd-reports")):
+             "reports it writes: drop --no-llmd-reports"),
+            (("--harness", "vllm-benchmark", "--concurrency", "2", "--plan-only",
+              "--write-experiment", "experiment.yaml"),
+             "--write-experiment writes guidellm workload treatments; it has no mapping for "
+             "--harness vllm-benchmark")):
         result = CliRunner().invoke(main, [*sweep, *args])
         assert result.exit_code == 2, result.output
         assert message in result.output and "Traceback" not in result.output

@@ -117,6 +117,9 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         return
     if write_experiment and not plan_only:
         raise UserError("--write-experiment writes the variants of a plan: add --plan-only")
+    if write_experiment and load.harness.name != DEFAULT_HARNESS:
+        raise UserError(f"--write-experiment writes guidellm workload treatments; it has no "
+                        f"mapping for --harness {load.harness.name}: leave out --harness")
     if experiment_file:
         if params:
             raise UserError("give --experiment or --param, not both")
