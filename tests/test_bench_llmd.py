@@ -19,6 +19,8 @@ from click.testing import CliRunner
 from guidellm_mock import guidellm_bin
 from guidellm_mock import run as run_guidellm
 
+from modelservice_tool.bench.plan import LoadSettings
+from modelservice_tool.bench.profiles import get_profile
 from modelservice_tool.bench.stack import EPP_LABEL, stack_components
 from modelservice_tool.checks import engine_flags, model_workloads, serving_template
 from modelservice_tool.commands.bench import bench_command
@@ -238,8 +240,8 @@ def test_sweep_variants_get_reports_with_their_own_stack(tmp_path: Path) -> None
                    "default", chart_dir())
     planner = Planner(base)
     space = SearchSpace.parse(["prefill.replicas=2,3"])
-    evaluator = ClusterEvaluator(base, None, tmp_path, lambda line: None,  # type: ignore[arg-type]
-                                 llmd_experiment="mst-sweep-test")
+    evaluator = ClusterEvaluator(base, LoadSettings(get_profile("chat")), tmp_path,
+                                 lambda line: None, llmd_experiment="mst-sweep-test")
     doc = json.loads(CONCURRENT.read_text())
     eids = set()
     for point, replicas in zip(space.points(), (2, 3), strict=True):

@@ -23,6 +23,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from modelservice_tool.bench.plan import LoadSettings
+from modelservice_tool.bench.profiles import get_profile
 from modelservice_tool.bench.results import parse_guidellm
 from modelservice_tool.commands.sweep import sweep_command
 from modelservice_tool.errors import UserError
@@ -85,8 +87,8 @@ def sweep_with_reports(planner: Planner, objective: Objective, out: Path) -> lis
     pytest.importorskip("llmd_benchmark_report")
     from modelservice_tool.sweep.cluster import ClusterEvaluator
 
-    writer = ClusterEvaluator(planner.base, None, out, lambda _: None,  # type: ignore[arg-type]
-                              llmd_experiment="mst-sweep-roundtrip")
+    writer = ClusterEvaluator(planner.base, LoadSettings(get_profile("chat")), out,
+                              lambda _: None, llmd_experiment="mst-sweep-roundtrip")
     real = json.loads(CONCURRENT.read_text())
     out.mkdir(parents=True, exist_ok=True)
 

@@ -156,17 +156,14 @@ def sweep_command(release: Release, params: tuple[str, ...], strategy: str, tria
         from ..bench.llmd_report import require
 
         require()
-    elif load.harness.name != DEFAULT_HARNESS:
-        raise UserError(f"--harness {load.harness.name}: mst reads its results through the "
-                        "llm-d benchmark reports it writes: drop --no-llmd-reports")
-    reason = cluster_unreachable_reason(context)
-    if reason:
-        raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
     from ..sweep.cluster import ClusterEvaluator
 
     experiment = f"mst-sweep-{release.name}-{results_path.stem}" if llmd_reports else None
     evaluator = ClusterEvaluator(release, load, output_dir / "bench", stderr, context,
                                  ready_timeout, llmd_experiment=experiment)
+    reason = cluster_unreachable_reason(context)
+    if reason:
+        raise UserError(f"{reason}\n(use --plan-only to check the variants without a cluster)")
     evaluator.check_release_is_ours()  # before any variant: a clash is no variant's failure
     run_sweep(config, planner, evaluator, results, stderr)
     click.echo(write_report(results.load(), output_dir).read_text(), nl=False)

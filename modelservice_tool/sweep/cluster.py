@@ -43,6 +43,12 @@ class ClusterEvaluator:
     llmd_experiment: str | None = None  # write llm-d benchmark reports under this experiment
     _checked: bool = field(default=False, init=False)
 
+    def __post_init__(self) -> None:
+        if self.load.harness.name != DEFAULT_HARNESS and not self.llmd_experiment:
+            raise UserError(f"--harness {self.load.harness.name}: mst reads its results "
+                            "through the llm-d benchmark reports it writes: drop "
+                            "--no-llmd-reports")
+
     def _helm(self, *args: str) -> str:
         context = ["--kube-context", self.context] if self.context else []
         return helm.run_helm([*args, "--namespace", self.base.namespace, *context])
@@ -137,16 +143,13 @@ class ClusterEvaluator:
 
     def _reports(self, rendered: RenderedVariant) -> LlmdReports:
         """How the variant's llm-d benchmark reports describe it: its stack as rendered,
-        one experiment id over the whole sweep."""
+        one experiment id over the whole sweep (set: __post_init__ requires it here)."""
         from ..bench.output import LlmdReports
         from ..bench.stack import stack_components
 
-        if not self.llmd_experiment:
-            raise UserError(f"--harness {self.load.harness.name}: its results are read "
-                            "through llm-d benchmark reports: drop --no-llmd-reports")
         label = rendered.variant.label()
         return LlmdReports(self.base.name, stack_components(rendered.objects),
-                           self.llmd_experiment,
+                           str(self.llmd_experiment),
                            lambda line: self.progress(f"[{label}] {line}"))
 
     def _llmd_reports(self, rendered: RenderedVariant, artifact: Path, doc: dict) -> None:
